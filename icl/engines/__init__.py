@@ -1,0 +1,102 @@
+"""Engines behind one small Protocol: `generate` text and `score` candidate continuations.
+
+Engines are made through the plain dict `ENGINES` (name -> factory that imports its backend lazily),
+so importing icl never imports vLLM or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from icl.errors import ConfigError
+from icl.prompts import Prompt
+
+
+@dataclass(frozen=True)
+class GenParams:
+    """Decoding parameters; greedy by default so that runs are reproducible."""
+
+    max_tokens: int = 128
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ("\n",)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generation, or the recorded reason it failed (never an empty string standing in for an error)."""
+
+    text: str
+    error: str | None = None
+
+
+class Engine(Protocol):
+    """What every engine offers."""
+
+    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[Completion]:
+        """Greedy (or sampled) continuations, one per prompt, in order."""
+        ...
+
+    def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        """Sum of token log-probabilities of each continuation given its prompt."""
+        ...
+
+    def close(self) -> None:
+        """Release the model (and any server connection)."""
+        ...
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Which engine, which model, and the arguments passed through to the backend."""
+
+    name: str
+    model: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+_FACTORIES: dict[str, str] = {
+    "vllm": "icl.engines.vllm_engine:VllmEngine",
+    "hf": "icl.engines.hf_engine:HfEngine",
+    "openai": "icl.engines.openai_engine:OpenAIEngine",
+}
+ENGINES: dict[str, str] = _FACTORIES
+"""name -> `module:Class`; each class is built as `Class(model, **args)`."""
+
+
+def make_engine(spec: EngineSpec) -> Engine:
+    """Build an engine; backends are imported only here."""
+    target = ENGINES.get(spec.name)
+    if target is None:
+        raise ConfigError(f"engine: unknown engine {spec.name!r} (known: {', '.join(sorted(ENGINES))})")
+    module_name, _, cls_name = target.partition(":")
+    cls: Callable[..., Engine] = getattr(importlib.import_module(module_name), cls_name)
+    return cls(spec.model, **dict(spec.args))
+
+
+def split_continuation(tokenizer: Any, context: str, continuation: str, add_special: bool) -> tuple[list[int], list[int]]:
+    """Token ids of context and continuation, tokenised together as the model would see them.
+
+    Tokenising the continuation alone can split differently at the boundary; like lm-eval, encode the
+    whole string and take what follows the context's tokens, falling back to separate encoding only when
+    the context's tokens are not a prefix of the whole.
+    """
+    ctx = tokenizer(context, add_special_tokens=add_special)["input_ids"]
+    whole = tokenizer(context + continuation, add_special_tokens=add_special)["input_ids"]
+    if whole[: len(ctx)] == ctx and len(whole) > len(ctx):
+        return list(ctx), list(whole[len(ctx):])
+    return list(ctx), list(tokenizer(continuation, add_special_tokens=False)["input_ids"])
+
+
+def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Cut a generation at the first stop sequence (engines that cannot stop by themselves)."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut]

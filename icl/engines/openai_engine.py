@@ -1,0 +1,138 @@
+"""Any OpenAI-compatible endpoint (a vLLM server, or a fleet of them): completions and chat.
+
+Requests go out concurrently (bounded), spread round-robin over the live endpoints. A request that
+times out or meets a 5xx/429 is retried with exponential backoff; an endpoint that refuses connections is
+dropped and its request re-sent to another, so one dead server does not stop a sweep. Only when every
+endpoint is gone does the engine fail, with a one-line error naming them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from icl.engines import Completion, GenParams
+from icl.errors import EngineError
+from icl.prompts import Prompt
+
+_RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class OpenAIEngine:
+    """Client of one or more OpenAI-compatible servers."""
+
+    def __init__(self, model: str, endpoints: Sequence[str] | str = ("http://127.0.0.1:8000/v1",),
+                 served_model: str | None = None, api_key: str | None = None, concurrency: int = 8,
+                 timeout: float = 300.0, retries: int = 3, backoff: float = 0.5) -> None:
+        urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
+        if not urls:
+            raise EngineError("engine openai: `endpoints` is empty")
+        self.model = served_model or model
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.session = requests.Session()
+        self._lock = threading.Lock()
+        self.live = [u.rstrip("/") for u in urls if self._healthy(u.rstrip("/"))]
+        if not self.live:
+            raise EngineError(f"engine openai: no endpoint reachable ({', '.join(urls)}); is the server running?")
+        self._turn = itertools.count()
+        self.dropped: list[str] = []
+
+    def _healthy(self, url: str) -> bool:
+        try:
+            return self.session.get(f"{url}/models", headers=self.headers, timeout=10).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _pick(self) -> str:
+        with self._lock:
+            if not self.live:
+                raise EngineError(f"engine openai: every endpoint failed ({', '.join(self.dropped)})")
+            return self.live[next(self._turn) % len(self.live)]
+
+    def _drop(self, url: str) -> None:
+        with self._lock:
+            if url in self.live:
+                self.live.remove(url)
+                self.dropped.append(url)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to a live endpoint; failover on dead endpoints, backoff on transient errors."""
+        attempt = 0
+        while True:
+            url = self._pick()
+            try:
+                resp = self.session.post(f"{url}{path}", json=body, headers=self.headers, timeout=self.timeout)
+            except requests.ConnectionError:
+                if not self._healthy(url):
+                    self._drop(url)  # the server is gone: its work goes elsewhere, not counted as a retry
+                    continue
+                resp = None
+            except requests.Timeout:
+                resp = None
+            if resp is not None and resp.status_code == 200:
+                return resp.json()
+            if resp is not None and resp.status_code not in _RETRY_STATUS:
+                raise EngineError(f"engine openai: {url}{path} answered {resp.status_code}: {resp.text[:200]}")
+            attempt += 1
+            if attempt > self.retries:
+                status = "timed out" if resp is None else f"answered {resp.status_code}"
+                raise EngineError(f"engine openai: {url}{path} {status} after {self.retries} retries")
+            time.sleep(self.backoff * 2 ** (attempt - 1))
+
+    def _one(self, prompt: Prompt, params: GenParams) -> Completion:
+        body: dict[str, Any] = {"model": self.model, "max_tokens": params.max_tokens,
+                                "temperature": params.temperature, "seed": params.seed}
+        if params.stop:
+            body["stop"] = list(params.stop)
+        try:
+            if prompt.messages is not None:
+                body["messages"] = [{"role": r, "content": c} for r, c in prompt.messages]
+                return Completion(text=self._post("/chat/completions", body)["choices"][0]["message"]["content"] or "")
+            body["prompt"] = prompt.text or ""
+            return Completion(text=self._post("/completions", body)["choices"][0]["text"])
+        except EngineError as exc:
+            if not self.live:
+                raise
+            return Completion(text="", error=str(exc))  # recorded in predictions, never cached
+
+    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[Completion]:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(lambda p: self._one(p, params), prompts))
+
+    def _score_one(self, prompt: Prompt, continuation: str) -> float:
+        if prompt.messages is not None:
+            raise EngineError("engine openai: rank mode needs a text template (chat prompts cannot be scored)")
+        context = prompt.text or ""
+        body = {"model": self.model, "prompt": context + continuation, "max_tokens": 1, "temperature": 0.0,
+                "echo": True, "logprobs": 0}
+        lp = self._post("/completions", body)["choices"][0]["logprobs"]
+        total = 0.0
+        n_prompt = len(lp["tokens"]) - 1  # echo returns the prompt tokens and one generated token
+        for offset, value in zip(lp["text_offset"][:n_prompt], lp["token_logprobs"][:n_prompt], strict=True):
+            if offset >= len(context) and value is not None:
+                total += float(value)
+        return total
+
+    def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        jobs = [(i, c) for i, conts in enumerate(continuations) for c in conts]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            flat = list(pool.map(lambda job: self._score_one(prompts[job[0]], job[1]), jobs))
+        out: list[list[float]] = []
+        pos = 0
+        for conts in continuations:
+            out.append(flat[pos : pos + len(conts)])
+            pos += len(conts)
+        return out
+
+    def close(self) -> None:
+        self.session.close()

