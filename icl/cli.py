@@ -121,6 +121,44 @@ def table(sweep_dir: Path = typer.Argument(..., help="results/<sweep>")) -> None
 
 @app.command()
 @clean_errors
+def gains(
+    sweep_dir: Path = typer.Argument(..., help="results/<sweep> (its sweep.yaml lists the comparisons)"),
+    resamples: int = typer.Option(1000, help="Bootstrap resamples."),
+) -> None:
+    """Gains over each baseline named in the sweep's `gains:` section, with paired-bootstrap 95% CIs."""
+    from icl.gains import compute_gains, gains_markdown, write_gains
+    from icl.sweep import load_sweep
+
+    sweep = load_sweep(sweep_dir / "sweep.yaml")
+    if not sweep.gains:
+        raise IclError(f"{sweep_dir / 'sweep.yaml'}: gains: no comparisons declared")
+    rows = compute_gains(sweep_dir, sweep.gains, resamples)
+    path = write_gains(sweep_dir, rows)
+    typer.echo(gains_markdown(rows))
+    typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+@clean_errors
+def compare(
+    run_a: Path = typer.Argument(..., help="Baseline run folder"),
+    run_b: Path = typer.Argument(..., help="System run folder"),
+    resamples: int = typer.Option(1000, help="Bootstrap resamples."),
+) -> None:
+    """Paired bootstrap of run B against run A (sacrebleu's for MT; over items for accuracy)."""
+    from icl.gains import compare_runs
+
+    table_ = Table(title=f"{run_b.name} vs {run_a.name}")
+    for col in ("metric", "baseline", "system", "gain", "95% CI", "p", "n"):
+        table_.add_column(col)
+    for r in compare_runs(run_a, run_b, resamples):
+        table_.add_row(r.metric, f"{r.baseline:.2f}", f"{r.system:.2f}", f"{r.delta:+.2f}",
+                       f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]", f"{r.p_value:.3f}", str(r.n))
+    out.print(table_)
+
+
+@app.command()
+@clean_errors
 def langs(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Every language icl knows, its codes, and which data is available for it here."""
     from icl.availability import availability

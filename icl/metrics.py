@@ -151,36 +151,32 @@ def paired_bootstrap_accuracy(baseline_correct: Sequence[bool], system_correct: 
 
 def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: Sequence[str],
                         refs: Sequence[str], resamples: int = 1000, seed: int = 12345) -> PairedResult:
-    """sacrebleu's paired bootstrap resampling (Koehn 2004) of system vs baseline."""
-    from sacrebleu.significance import PairedTest
+    """sacrebleu's paired bootstrap test (`sacrebleu.significance._paired_bs_test`, after Koehn 2004).
 
-    metric_obj = _sacrebleu_metric(metric)
-    named = [("baseline", list(baseline_hyps)), ("system", list(system_hyps))]
-    test = PairedTest(named, {metric: metric_obj}, references=[list(refs)], test_type="bs",
-                      n_samples=resamples)
-    import os
-
-    os.environ["SACREBLEU_SEED"] = str(seed)  # sacrebleu reads its bootstrap seed from here
-    _sigs, results = test()
-    base_res, sys_res = results[metric]
-    base_score, sys_score = float(base_res.score), float(sys_res.score)
-    # sacrebleu reports each system's own bootstrap interval; the gain's interval comes from its
-    # resampled deltas, which we recompute with the same seeded indices for a paired CI.
+    The resampling is sacrebleu's own, step for step (its RNG, index matrix, sufficient statistics and
+    p-value function); on top of it we keep the per-resample deltas, whose 2.5/97.5 percentiles give the
+    95% interval of the gain, which sacrebleu reports only per system.
+    """
     import numpy as np
+    from sacrebleu.significance import _compute_p_value
 
-    rng = np.random.default_rng(seed)
-    stats_a = metric_obj._extract_corpus_statistics(list(baseline_hyps), [list(refs)])
-    stats_b = metric_obj._extract_corpus_statistics(list(system_hyps), [list(refs)])
-    sa, sb = np.array(stats_a, dtype="float64"), np.array(stats_b, dtype="float64")
     n = len(refs)
-    idx = rng.integers(0, n, size=(resamples, n))
-    deltas = []
-    for row in idx:
-        da = metric_obj._compute_score_from_stats(sa[row].sum(axis=0).tolist()).score
-        db = metric_obj._compute_score_from_stats(sb[row].sum(axis=0).tolist()).score
-        deltas.append(db - da)
-    deltas.sort()
-    return PairedResult(metric, round(base_score, 4), round(sys_score, 4), round(sys_score - base_score, 4),
-                        round(deltas[int(0.025 * resamples)], 4), round(deltas[int(0.975 * resamples) - 1], 4),
-                        round(float(sys_res.p_value or 1.0), 4), n, resamples,
-                        f"sacrebleu paired bootstrap ({resamples} resamples, seed {seed}); CI of the paired delta")
+    if n == 0 or len(baseline_hyps) != n or len(system_hyps) != n:
+        raise ValueError("paired bootstrap needs two non-empty hypothesis lists as long as the references")
+    metric_obj = _sacrebleu_metric(metric)
+    rng = np.random.default_rng(seed)
+    idxs = rng.choice(n, size=(resamples, n), replace=True)
+    bl_stats = metric_obj._extract_corpus_statistics(list(baseline_hyps), [list(refs)])
+    sys_stats = metric_obj._extract_corpus_statistics(list(system_hyps), [list(refs)])
+    bl_score = metric_obj._aggregate_and_compute(bl_stats).score
+    sys_score = metric_obj._aggregate_and_compute(sys_stats).score
+    bl_np, sys_np = np.array(bl_stats, dtype="float32"), np.array(sys_stats, dtype="float32")
+    scores_bl = np.array([metric_obj._compute_score_from_stats(s.sum(0)).score for s in bl_np[idxs]])
+    scores_sys = np.array([metric_obj._compute_score_from_stats(s.sum(0)).score for s in sys_np[idxs]])
+    sample_diffs = np.abs(scores_sys - scores_bl)
+    p_value = _compute_p_value(sample_diffs - sample_diffs.mean(), abs(bl_score - sys_score))
+    deltas = np.sort(scores_sys - scores_bl)
+    return PairedResult(metric, round(float(bl_score), 4), round(float(sys_score), 4),
+                        round(float(sys_score - bl_score), 4), round(float(np.percentile(deltas, 2.5)), 4),
+                        round(float(np.percentile(deltas, 97.5)), 4), round(float(p_value), 4), n, resamples,
+                        f"sacrebleu paired bootstrap ({resamples} resamples, seed {seed}); 95% CI of the paired delta")

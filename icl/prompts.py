@@ -112,7 +112,8 @@ def _render_error(tpl: RenderedTemplate, exc: Exception) -> TemplateError:
     tb = exc.__traceback__
     while tb is not None:  # Jinja rewrites frames so the template file and line show in the traceback
         if tb.tb_frame.f_code.co_filename == str(tpl.path):
-            line = tb.tb_lineno
+            compiled = "__jinja_template__" in tb.tb_frame.f_globals
+            line = tpl.template.get_corresponding_lineno(tb.tb_lineno) if compiled else tb.tb_lineno
         tb = tb.tb_next
     where = f"{tpl.path}:{line}" if line else str(tpl.path)
     return TemplateError(f"{where}: {type(exc).__name__}: {exc}".replace("\n", " "))

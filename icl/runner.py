@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,10 +77,11 @@ def test_and_pool(spec: RunSpec) -> tuple[list[Example], list[Example]]:
 def build_items(spec: RunSpec, augmenter: Callable[..., Any] | None = None) -> list[PromptItem]:
     """Select demos and render every prompt of a run (deterministic for a given spec)."""
     test, pool = test_and_pool(spec)
+    if augmenter is None and spec.augment != "none":
+        from icl.augment import augment as augmenter
+    hint_fn = None
     if augmenter is not None:
         pool, hint_fn = augmenter(spec, pool)
-    else:
-        hint_fn = None
     rng = random.Random(spec.seed)
     select = get_selector(spec.selector, spec.fixed_ids)
     template = load_template(spec.template)
@@ -148,6 +150,8 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
     console = console or Console(stderr=True)
     sweep_dir = out_root / sweep.name
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    if sweep.path.is_file():  # the exact file that produced these results travels with them
+        shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
     cache = CompletionCache(cache_path or cache_dir() / "completions.sqlite")
     report = SweepReport(sweep_dir=sweep_dir)
     by_model: dict[ModelSpec, list[RunSpec]] = {}
@@ -160,6 +164,10 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
     finally:
         cache.close()
     write_tables(sweep_dir)
+    if sweep.gains:
+        from icl.gains import compute_gains, write_gains
+
+        write_gains(sweep_dir, compute_gains(sweep_dir, sweep.gains))
     return report
 
 

@@ -94,9 +94,11 @@ class Sweep:
     name: str
     path: Path
     runs: tuple[RunSpec, ...] = field(default_factory=tuple)
+    gains: tuple[Any, ...] = ()
+    """`icl.gains.Comparison`s declared in the file's `gains:` section."""
 
 
-_TOP = {"name", "models", "seeds", "mt", "intent", "description"}
+_TOP = {"name", "models", "seeds", "mt", "intent", "description", "gains"}
 _MODEL = {"name", "engine", "args"}
 _COMMON = {"languages", "shots", "templates", "selectors", "pool", "limit", "max_tokens", "fixed_ids", "augment",
            "morph"}
@@ -256,7 +258,13 @@ def load_sweep(path: Path) -> Sweep:
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: the sweep lists the same run twice (check repeated values in its lists)")
-    return Sweep(name=name, path=path, runs=tuple(runs))
+    comparisons: tuple[Any, ...] = ()
+    if "gains" in raw:
+        from icl.gains import parse_comparisons
+
+        fields = [f for f in RunSpec.__dataclass_fields__ if f not in ("sweep", "model")] + ["model", "engine"]
+        comparisons = tuple(parse_comparisons(raw["gains"], str(path), fields))
+    return Sweep(name=name, path=path, runs=tuple(runs), gains=comparisons)
 
 
 def spec_to_json(spec: RunSpec) -> dict[str, Any]:

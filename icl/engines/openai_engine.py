@@ -1,5 +1,9 @@
 """Any OpenAI-compatible endpoint (a vLLM server, or a fleet of them): completions and chat.
 
+Label scoring uses vLLM's own extensions where the server has them (`/tokenize`, token-id prompts,
+`logprob_token_ids`), which keep prefix caching; any other server is scored by echoing the prompt with
+`logprobs`, which is portable but recomputes every prompt.
+
 Requests go out concurrently (bounded), spread round-robin over the live endpoints. A request that
 times out or meets a 5xx/429 is retried with exponential backoff; an endpoint that refuses connections is
 dropped and its request re-sent to another, so one dead server does not stop a sweep. Only when every
@@ -29,7 +33,7 @@ class OpenAIEngine:
 
     def __init__(self, model: str, endpoints: Sequence[str] | str = ("http://127.0.0.1:8000/v1",),
                  served_model: str | None = None, api_key: str | None = None, concurrency: int = 8,
-                 timeout: float = 300.0, retries: int = 3, backoff: float = 0.5) -> None:
+                 timeout: float = 300.0, retries: int = 3, backoff: float = 0.5, scoring: str = "auto") -> None:
         urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
         if not urls:
             raise EngineError("engine openai: `endpoints` is empty")
@@ -46,6 +50,9 @@ class OpenAIEngine:
             raise EngineError(f"engine openai: no endpoint reachable ({', '.join(urls)}); is the server running?")
         self._turn = itertools.count()
         self.dropped: list[str] = []
+        if scoring not in ("auto", "vllm", "echo"):
+            raise EngineError(f"engine openai: scoring {scoring!r} is not auto, vllm or echo")
+        self.scoring = scoring
 
     def _healthy(self, url: str) -> bool:
         try:
@@ -110,6 +117,7 @@ class OpenAIEngine:
             return list(pool.map(lambda p: self._one(p, params), prompts))
 
     def _score_one(self, prompt: Prompt, continuation: str) -> float:
+        """Portable scoring: echo the prompt with its log-probabilities (any OpenAI-compatible server)."""
         if prompt.messages is not None:
             raise EngineError("engine openai: rank mode needs a text template (chat prompts cannot be scored)")
         context = prompt.text or ""
@@ -123,7 +131,66 @@ class OpenAIEngine:
                 total += float(value)
         return total
 
+    def _tokenize(self, text: str, special: bool) -> list[int]:
+        url = self._pick()
+        root = url[: -len("/v1")] if url.endswith("/v1") else url
+        resp = self.session.post(f"{root}/tokenize", json={"model": self.model, "prompt": text,
+                                                            "add_special_tokens": special},
+                                 headers=self.headers, timeout=self.timeout)
+        if resp.status_code != 200:
+            raise EngineError(f"engine openai: {root}/tokenize answered {resp.status_code}")
+        return list(resp.json()["tokens"])
+
+    def _use_vllm_scoring(self) -> bool:
+        if self.scoring != "auto":
+            return self.scoring == "vllm"
+        try:
+            self._tokenize("a", False)
+        except (EngineError, requests.RequestException, KeyError):
+            self.scoring = "echo"
+            return False
+        self.scoring = "vllm"
+        return True
+
+    def _score_trie(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        """vLLM servers: the same token trie as the offline engine, one request per internal node asking
+        for its children's raw log-probabilities (`logprob_token_ids`), contexts from the prefix cache."""
+        children: dict[tuple[int, ...], set[int]] = {}
+        plans: list[list[list[tuple[int, ...]]]] = []
+        for prompt, conts in zip(prompts, continuations, strict=True):
+            if prompt.messages is not None:
+                raise EngineError("engine openai: rank mode needs a text template (chat prompts cannot be scored)")
+            context = prompt.text or ""
+            ctx = self._tokenize(context, True)
+            per_prompt = []
+            for cont in conts:
+                whole = self._tokenize(context + cont, True)
+                cont_ids = whole[len(ctx):] if whole[: len(ctx)] == ctx else self._tokenize(cont, False)
+                steps = [tuple(ctx + cont_ids[: j + 1]) for j in range(len(cont_ids))]
+                for step in steps:
+                    children.setdefault(step[:-1], set()).add(step[-1])
+                per_prompt.append(steps)
+            plans.append(per_prompt)
+        contexts = sorted({steps[0][:-1] for per_prompt in plans for steps in per_prompt})
+        warm = {"model": self.model, "max_tokens": 1, "temperature": 0.0}
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            list(pool.map(lambda c: self._post("/completions", {**warm, "prompt": list(c)}), contexts))
+            nodes = sorted(children)
+
+            def ask(node: tuple[int, ...]) -> dict[int, float]:
+                ids = sorted(children[node])
+                body = {**warm, "prompt": list(node), "logprobs": len(ids), "logprob_token_ids": ids,
+                        "return_tokens_as_token_ids": True}
+                top = self._post("/completions", body)["choices"][0]["logprobs"]["top_logprobs"][0]
+                return {int(k.rsplit(":", 1)[1]): float(v) for k, v in top.items()}
+
+            answers = list(pool.map(ask, nodes))
+        logprob = {node + (tok,): got[tok] for node, got in zip(nodes, answers, strict=True) for tok in children[node]}
+        return [[sum(logprob[s] for s in steps) for steps in per_prompt] for per_prompt in plans]
+
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        if self._use_vllm_scoring():
+            return self._score_trie(prompts, continuations)
         jobs = [(i, c) for i, conts in enumerate(continuations) for c in conts]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             flat = list(pool.map(lambda job: self._score_one(prompts[job[0]], job[1]), jobs))

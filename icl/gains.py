@@ -1,0 +1,178 @@
+"""Gains of one condition over its baseline, per language, with paired-bootstrap 95% intervals.
+
+A sweep's `gains:` section names comparisons as two filters over run-spec fields, e.g.
+`{name: +hints, baseline: {augment: none, template: mt/plain}, system: {augment: hints, template: mt/hints}}`.
+Each run matching `system` is paired with the run matching `baseline` that agrees with it on every field
+neither filter names (model, language pair, seed, shots, limit, ...). Items are paired by id; MT uses
+sacrebleu's paired bootstrap, intent a bootstrap over items. Everything is read from result files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from icl.errors import ConfigError, DataError
+from icl.languages import RESOURCE_ORDER, get_language
+from icl.metrics import paired_bootstrap_accuracy, paired_bootstrap_mt
+from icl.results import read_json, read_jsonl, run_dirs
+
+GAIN_METRICS = {"mt": ("chrf++", "bleu"), "intent": ("accuracy",)}
+_IGNORED = {"run_id", "sweep"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A named pair of run filters."""
+
+    name: str
+    baseline: Mapping[str, Any]
+    system: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Gain:
+    """One row of a gains table."""
+
+    comparison: str
+    task: str
+    pair: str
+    language: str
+    resource: str
+    metric: str
+    baseline: float
+    system: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n: int
+    baseline_run: str
+    system_run: str
+
+
+def parse_comparisons(raw: Any, where: str, fields: Sequence[str]) -> list[Comparison]:
+    """Check a `gains:` section (list of {name, baseline, system}); names the bad key."""
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where}: gains: expected a non-empty list of {{name, baseline, system}}")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or set(item) != {"name", "baseline", "system"}:
+            raise ConfigError(f"{where}: gains[{i}]: expected exactly the keys name, baseline, system")
+        for side in ("baseline", "system"):
+            filt = item[side]
+            if not isinstance(filt, Mapping) or not filt:
+                raise ConfigError(f"{where}: gains[{i}].{side}: expected a mapping of run fields to values")
+            for key in filt:
+                if key not in fields:
+                    raise ConfigError(f"{where}: gains[{i}].{side}.{key}: not a run field (known: {', '.join(fields)})")
+        out.append(Comparison(str(item["name"]), dict(item["baseline"]), dict(item["system"])))
+    return out
+
+
+def _flat(spec: Mapping[str, Any]) -> dict[str, Any]:
+    flat = {k: v for k, v in spec.items() if k not in _IGNORED}
+    flat["model"] = spec["model"]["name"]
+    flat["engine"] = spec["model"]["engine"]
+    flat["fixed_ids"] = tuple(spec.get("fixed_ids", ()))
+    return flat
+
+
+def _matches(flat: Mapping[str, Any], filt: Mapping[str, Any]) -> bool:
+    return all(flat.get(k) == v for k, v in filt.items())
+
+
+def _key(flat: Mapping[str, Any], named: set[str]) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in named))
+
+
+def compare_runs(a: Path, b: Path, resamples: int = 1000, seed: int = 12345) -> list[Any]:
+    """Paired bootstrap of run b over run a on the items both scored (same task required)."""
+    spec_a, spec_b = read_json(a / "spec.json"), read_json(b / "spec.json")
+    if spec_a["task"] != spec_b["task"]:
+        raise DataError(f"{b}: task {spec_b['task']!r} cannot be compared with {a}'s {spec_a['task']!r}")
+    rows_a = {r["id"]: r for r in read_jsonl(a / "predictions.jsonl")}
+    rows_b = {r["id"]: r for r in read_jsonl(b / "predictions.jsonl")}
+    ids = [i for i in rows_a if i in rows_b]
+    if not ids:
+        raise DataError(f"{a} and {b} share no scored items")
+    for i in ids:
+        if rows_a[i]["reference"] != rows_b[i]["reference"]:
+            raise DataError(f"{b}: item {i} has a different reference than in {a}; not the same test set")
+    results = []
+    if spec_a["task"] == "mt":
+        refs = [rows_a[i]["reference"] for i in ids]
+        for metric in GAIN_METRICS["mt"]:
+            results.append(paired_bootstrap_mt(metric, [rows_a[i]["prediction"] or "" for i in ids],
+                                               [rows_b[i]["prediction"] or "" for i in ids], refs, resamples, seed))
+    else:
+        results.append(paired_bootstrap_accuracy([rows_a[i]["prediction"] == rows_a[i]["reference"] for i in ids],
+                                                 [rows_b[i]["prediction"] == rows_b[i]["reference"] for i in ids],
+                                                 resamples, seed))
+    return results
+
+
+def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples: int = 1000) -> list[Gain]:
+    """Every comparison for every run pair it finds; low-resource languages first."""
+    runs = []
+    for run in run_dirs(sweep_dir):
+        if (run / "predictions.jsonl").is_file():
+            runs.append((run, _flat(read_json(run / "spec.json"))))
+    gains: list[Gain] = []
+    for comp in comparisons:
+        named = set(comp.baseline) | set(comp.system)
+        baselines: dict[tuple, Path] = {}
+        for run, flat in runs:
+            if _matches(flat, comp.baseline):
+                baselines[_key(flat, named)] = run
+        for run, flat in runs:
+            if not _matches(flat, comp.system):
+                continue
+            base = baselines.get(_key(flat, named))
+            if base is None or base == run:
+                continue
+            lang_code = flat["tgt"] if flat["src"] == "eng" else flat["src"]
+            lang = get_language(lang_code)
+            pair = f"{flat['src']}-{flat['tgt']}" if flat["task"] == "mt" else flat["src"]
+            for res in compare_runs(base, run, resamples):
+                gains.append(Gain(comp.name, flat["task"], pair, lang.name, lang.resource, res.metric, res.baseline,
+                                  res.system, res.delta, res.ci_low, res.ci_high, res.p_value, res.n, base.name,
+                                  run.name))
+    gains.sort(key=lambda g: (g.task, RESOURCE_ORDER[g.resource], g.language, g.pair, g.comparison, g.metric))
+    return gains
+
+
+def gains_markdown(gains: Sequence[Gain]) -> str:
+    """One table per task; a gain whose interval excludes 0 is marked *."""
+    lines = []
+    for task in sorted({g.task for g in gains}):
+        lines += [f"## {task}", "", "| language | resource | pair | comparison | metric | baseline | system | gain "
+                  "| 95% CI | p | n |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for g in (g for g in gains if g.task == task):
+            mark = "*" if g.ci_low > 0 or g.ci_high < 0 else ""
+            lines.append(f"| {g.language} | {g.resource} | {g.pair} | {g.comparison} | {g.metric} | {g.baseline:.2f} "
+                         f"| {g.system:.2f} | {g.delta:+.2f}{mark} | [{g.ci_low:+.2f}, {g.ci_high:+.2f}] "
+                         f"| {g.p_value:.3f} | {g.n} |")
+        lines.append("")
+    lines.append("`*`: the paired-bootstrap 95% interval excludes 0.")
+    return "\n".join(lines) + "\n"
+
+
+def write_gains(sweep_dir: Path, gains: Sequence[Gain]) -> Path:
+    """gains.md, gains.csv and gains.json beside the table."""
+    import csv
+    import io
+    import json
+
+    (sweep_dir / "gains.json").write_text(json.dumps([asdict(g) for g in gains], indent=1) + "\n", encoding="utf-8")
+    buf = io.StringIO()
+    fields = list(Gain.__dataclass_fields__)
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(asdict(g) for g in gains)
+    (sweep_dir / "gains.csv").write_text(buf.getvalue(), encoding="utf-8")
+    md = sweep_dir / "gains.md"
+    md.write_text(gains_markdown(gains), encoding="utf-8")
+    return md

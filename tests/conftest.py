@@ -1,0 +1,36 @@
+"""Shared fixtures. Tests read the real data in ../shared/data (or $ICL_DATA_DIR)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test writes results and completion caches into its own folder, never into the repo."""
+    monkeypatch.setenv("ICL_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("ICL_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The prepared embedded model (the README set-up prepares it; tests never download)."""
+    from icl.models import default_model_dir, is_prepared
+
+    path = default_model_dir()
+    if not is_prepared(path):
+        pytest.fail(f"{path} is not prepared: run `icl models prepare` (scripts/setup.sh does)")
+    return path
+
+
+def engine_env() -> dict[str, str]:
+    """Environment for subprocesses that run vLLM on this CPU (single process, small KV cache)."""
+    env = dict(os.environ)
+    env.update({"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2",
+                "PYTHONUNBUFFERED": "1"})
+    return env

@@ -1,0 +1,114 @@
+"""Metrics: tables of cases, agreement with the sacrebleu command line, paired bootstrap sanity."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from icl.data import load_flores
+from icl.metrics import (
+    paired_bootstrap_accuracy,
+    paired_bootstrap_mt,
+    score_accuracy,
+    score_bleu,
+    score_chrf,
+    score_macro_f1,
+    score_spbleu,
+)
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    (["a", "b", "c"], ["a", "b", "c"], 100.0),
+    (["a", None, "c"], ["a", "b", "c"], 66.6667),
+    ([None, None], ["a", "b"], 0.0),
+    (["b", "a"], ["a", "b"], 0.0),
+])
+def test_accuracy(pred, gold, expected) -> None:
+    assert score_accuracy(pred, gold).value == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("pred,gold,expected", [
+    (["a", "b"], ["a", "b"], 100.0),
+    (["a", "a"], ["a", "b"], 33.3333),   # F1(a)=2/3, F1(b)=0
+    ([None, "b"], ["a", "b"], 50.0),     # F1(a)=0, F1(b)=1
+    (["c", "c"], ["a", "b"], 0.0),       # a label never in gold does not add a class
+])
+def test_macro_f1(pred, gold, expected) -> None:
+    assert score_macro_f1(pred, gold).value == pytest.approx(expected, abs=1e-4)
+
+
+def test_length_mismatch_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        score_accuracy(["a"], ["a", "b"])
+
+
+def _hyps_refs(n: int = 40) -> tuple[list[str], list[str]]:
+    pairs = load_flores("eng", "fra")[:n]
+    refs = [p.target for p in pairs]
+    # Real but imperfect hypotheses: references with words dropped and reordered.
+    hyps = [" ".join(r.split()[: max(1, len(r.split()) * 2 // 3)][::-1 if i % 3 == 0 else 1]) for i, r in enumerate(refs)]
+    return hyps, refs
+
+
+def _cli(tmp_path, hyps, refs, *args: str) -> float:
+    ref_file, hyp_file = tmp_path / "ref.txt", tmp_path / "hyp.txt"
+    ref_file.write_text("\n".join(refs) + "\n", encoding="utf-8")
+    hyp_file.write_text("\n".join(hyps) + "\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "sacrebleu", str(ref_file), "-i", str(hyp_file), *args, "-b", "-w", "4"],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def test_bleu_agrees_with_sacrebleu_cli(tmp_path) -> None:
+    hyps, refs = _hyps_refs()
+    ours = score_bleu(hyps, refs)
+    assert ours.value == pytest.approx(_cli(tmp_path, hyps, refs, "-m", "bleu"), abs=1e-3)
+    assert ours.signature.startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
+
+
+def test_chrf_plus_plus_agrees_with_sacrebleu_cli(tmp_path) -> None:
+    hyps, refs = _hyps_refs()
+    ours = score_chrf(hyps, refs)
+    assert ours.value == pytest.approx(_cli(tmp_path, hyps, refs, "-m", "chrf", "--chrf-word-order", "2"), abs=1e-3)
+    assert "nw:2" in ours.signature
+
+
+def test_spbleu_is_reported_missing_not_faked_without_its_model() -> None:
+    from icl.metrics import spbleu_available
+
+    hyps, refs = _hyps_refs(5)
+    score = score_spbleu(hyps, refs)
+    if spbleu_available():
+        assert score.value is not None and "tok:flores200" in score.signature
+    else:
+        assert score.value is None and "SentencePiece" in score.note
+
+
+def test_paired_bootstrap_mt_gain_and_interval() -> None:
+    hyps, refs = _hyps_refs()
+    result = paired_bootstrap_mt("chrf++", hyps, refs, refs, resamples=200)
+    assert result.delta > 0
+    assert result.ci_low <= result.delta <= result.ci_high
+    assert result.ci_low > 0  # the references beat the damaged hypotheses on every resample
+    same = paired_bootstrap_mt("bleu", hyps, hyps, refs, resamples=100)
+    assert same.delta == 0 and same.ci_low == 0 and same.ci_high == 0
+
+
+@pytest.mark.parametrize("a,b,sign", [
+    ([True] * 5 + [False] * 45, [True] * 40 + [False] * 10, 1),
+    ([True] * 40 + [False] * 10, [True] * 5 + [False] * 45, -1),
+])
+def test_paired_bootstrap_accuracy(a, b, sign) -> None:
+    result = paired_bootstrap_accuracy(a, b, resamples=300)
+    assert sign * result.delta > 0
+    assert result.ci_low <= result.delta <= result.ci_high
+    assert sign * result.ci_low > 0 if sign > 0 else result.ci_high < 0
+    assert result.p_value < 0.05
+
+
+def test_paired_bootstrap_is_deterministic_per_seed() -> None:
+    a = [i % 2 == 0 for i in range(30)]
+    b = [i % 3 == 0 for i in range(30)]
+    assert paired_bootstrap_accuracy(a, b, seed=1) == paired_bootstrap_accuracy(a, b, seed=1)

@@ -1,0 +1,102 @@
+"""Templates: every one parses and uses only what its task provides; sandbox and errors are clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from icl.data import load_flores, load_massive
+from icl.errors import TemplateError
+from icl.prompts import answers, lint, load_template, render, template_names
+from icl.tasks import answer_args, context
+
+
+def test_lint_is_clean_on_every_template() -> None:
+    assert lint() == []
+    names = template_names()
+    assert {"mt/plain", "mt/instruct", "mt/chat", "intent/labels", "intent/scenario"} <= set(names)
+
+
+@pytest.mark.parametrize("name", [n for n in template_names() if n.startswith("mt/")])
+@pytest.mark.parametrize("shots", [0, 2])
+def test_mt_templates_render_language_names_and_demos(name: str, shots: int) -> None:
+    pairs = load_flores("eng", "swa")
+    ctx = context("mt", pairs[0], pairs[1 : 1 + shots])
+    prompt = render(load_template(name), ctx).prompt
+    text = prompt.as_key()
+    assert "Swahili" in text and "swh_Latn" not in text
+    assert pairs[0].source in text
+    for demo in pairs[1 : 1 + shots]:
+        assert demo.target in text
+    assert pairs[0].target not in text  # the reference never leaks into its own prompt
+
+
+@pytest.mark.parametrize("name", [n for n in template_names() if n.startswith("intent/")])
+def test_intent_templates_score_the_same_answer_format_as_their_demos(name: str) -> None:
+    train = load_massive("sw-KE", "train")[:3]
+    query = load_massive("sw-KE", "test")[0]
+    template = load_template(name)
+    ctx = context("intent", query, train)
+    text = render(template, ctx).prompt.as_key()
+    conts = answers(template, ctx, answer_args("intent"))
+    assert len(conts) == 60
+    # Each demo's answer, as the template writes it, is exactly the scored continuation of its label.
+    labels = [a["intent"] for a in answer_args("intent")]
+    for demo in train:
+        assert conts[labels.index(demo.target)] in text
+
+
+def test_labels_template_lists_all_sixty_intents() -> None:
+    query = load_massive("en-US", "test")[0]
+    text = render(load_template("intent/labels"), context("intent", query, [])).prompt.text or ""
+    assert all(label in text for label in (a["intent"] for a in answer_args("intent")))
+
+
+def test_chat_template_becomes_messages() -> None:
+    pairs = load_flores("eng", "fra")
+    prompt = render(load_template("mt/chat"), context("mt", pairs[0], pairs[1:3])).prompt
+    assert prompt.messages is not None
+    assert [r for r, _ in prompt.messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert prompt.messages[-1][1] == pairs[0].source
+
+
+def _write(root: Path, name: str, body: str) -> None:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    _write(tmp_path, "mt/broken.j2", "{% macro answer(target) %}{{ target }}{% endmacro %}\nline two\n{% for x in %}\n")
+    with pytest.raises(TemplateError, match=r"broken\.j2:3: "):
+        load_template("mt/broken", root=tmp_path)
+    assert any("broken.j2:3" in p for p in lint(tmp_path))
+
+
+def test_missing_variable_names_file_and_line(tmp_path: Path) -> None:
+    _write(tmp_path, "mt/typo.j2", "{% macro answer(target) %}{{ target }}{% endmacro %}\n{{ src_name }}:\n{{ sorce }}\n")
+    problems = lint(tmp_path)
+    assert problems and "typo.j2:3: variable 'sorce' is not provided" in problems[0]
+    pairs = load_flores("eng", "fra")
+    with pytest.raises(TemplateError, match=r"typo\.j2:3: UndefinedError: 'sorce' is undefined"):
+        render(load_template("mt/typo", root=tmp_path), context("mt", pairs[0], []))
+
+
+@pytest.mark.parametrize("attack", [
+    "{{ source.__class__.__mro__[1].__subclasses__() }}",
+    "{{ demos.__class__.__init__.__globals__ }}",
+    "{{ answer.__globals__ }}",
+    "{{ ''.__class__.__base__.__subclasses__() }}",
+    "{{ message.__globals__['__builtins__'] }}",
+])
+def test_sandbox_blocks_python_internals(tmp_path: Path, attack: str) -> None:
+    _write(tmp_path, "mt/evil.j2", "{% macro answer(target) %}{{ target }}{% endmacro %}\n" + attack + "\n")
+    pairs = load_flores("eng", "fra")
+    with pytest.raises(TemplateError, match=r"evil\.j2"):
+        render(load_template("mt/evil", root=tmp_path), context("mt", pairs[0], []))
+
+
+def test_template_without_answer_macro_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "intent/noanswer.j2", "Utterance: {{ source }}\nIntent:")
+    assert any("defines no `answer` macro" in p for p in lint(tmp_path))

@@ -1,0 +1,73 @@
+"""Selectors are deterministic per seed, differ across seeds, and never return the test item."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from icl.data import Example, load_flores, load_massive, load_ntrex
+from icl.errors import ConfigError
+from icl.shots import SELECTORS, get_selector, select_bm25, select_random, select_shared
+
+POOL = load_ntrex("eng", "swa")
+QUERIES = load_flores("eng", "swa")[:20]
+
+
+@pytest.mark.parametrize("name", ["first", "random", "shared", "bm25"])
+def test_deterministic_per_seed(name: str) -> None:
+    select = get_selector(name)
+    a = [[d.id for d in select(POOL, q, 5, random.Random(7))] for q in QUERIES]
+    b = [[d.id for d in select(POOL, q, 5, random.Random(7))] for q in QUERIES]
+    assert a == b and all(len(x) == 5 for x in a)
+
+
+@pytest.mark.parametrize("name", ["random", "shared"])
+def test_seeds_change_random_choices(name: str) -> None:
+    select = get_selector(name)
+    assert [d.id for d in select(POOL, QUERIES[0], 5, random.Random(1))] != \
+        [d.id for d in select(POOL, QUERIES[0], 5, random.Random(2))]
+
+
+def test_shared_is_one_set_for_the_whole_run_and_random_is_not() -> None:
+    rng = random.Random(3)
+    shared = {tuple(d.id for d in select_shared(POOL, q, 4, rng)) for q in QUERIES}
+    assert len(shared) == 1
+    rng = random.Random(3)
+    per_item = {tuple(d.id for d in select_random(POOL, q, 4, rng)) for q in QUERIES}
+    assert len(per_item) > 1
+
+
+@pytest.mark.parametrize("name", ["first", "random", "shared", "bm25"])
+def test_never_returns_the_query_even_when_it_is_in_the_pool(name: str) -> None:
+    pool = load_flores("eng", "swa")[:30]  # a held-out style pool that contains the queries
+    select = get_selector(name)
+    for query in pool[:10]:
+        chosen = select(pool, query, 8, random.Random(0))
+        assert query.id not in {d.id for d in chosen}
+        assert query.source not in {d.source for d in chosen}
+
+
+def test_duplicate_text_under_another_id_is_excluded() -> None:
+    query = Example("q", "set an alarm", "alarm_set", "eng", "eng", "massive-test")
+    twin = Example("t", "set an alarm ", "alarm_set", "eng", "eng", "massive-train")
+    other = Example("o", "play music", "play_music", "eng", "eng", "massive-train")
+    for name in ("first", "random", "shared", "bm25"):
+        assert [d.id for d in get_selector(name)([twin, other], query, 2, random.Random(0))] == ["o"]
+
+
+def test_bm25_finds_lexically_similar_demos() -> None:
+    pool = load_massive("en-US", "train")
+    query = Example("q", "wake me up at seven am tomorrow", "alarm_set", "eng", "eng", "massive-test", "alarm")
+    demos = select_bm25(pool, query, 5, random.Random(0))
+    assert sum(d.scenario == "alarm" for d in demos) >= 3
+
+
+def test_fixed_ids_in_order_and_unknown_ids_named() -> None:
+    select = get_selector("fixed", ["ntrex:5", "ntrex:2"])
+    assert [d.id for d in select(POOL, QUERIES[0], 2, random.Random(0))] == ["ntrex:5", "ntrex:2"]
+    with pytest.raises(ConfigError, match="ntrex:99999"):
+        get_selector("fixed", ["ntrex:99999"])(POOL, QUERIES[0], 1, random.Random(0))
+    with pytest.raises(ConfigError, match="unknown selector 'nearest'"):
+        get_selector("nearest")
+    assert set(SELECTORS) == {"first", "random", "shared", "bm25", "fixed"}
