@@ -68,7 +68,11 @@ def parse_comparisons(raw: Any, where: str, fields: Sequence[str]) -> list[Compa
             for key in filt:
                 if key not in fields:
                     raise ConfigError(f"{where}: gains[{i}].{side}.{key}: not a run field (known: {', '.join(fields)})")
-        out.append(Comparison(str(item["name"]), dict(item["baseline"]), dict(item["system"])))
+        from icl.sweep import normalize_morph
+
+        base, system = ({k: normalize_morph(v) if k == "morph" else v for k, v in item[side].items()}
+                        for side in ("baseline", "system"))
+        out.append(Comparison(str(item["name"]), base, system))
     return out
 
 

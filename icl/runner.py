@@ -102,19 +102,21 @@ class _LazyEngine:
     """Starts the engine on first use, so a fully cached sweep never loads a model."""
 
     model: ModelSpec
+    factory: Callable[[ModelSpec], Engine] | None = None
     engine: Engine | None = None
     calls: int = 0
 
     def get(self) -> Engine:
         if self.engine is None:
-            self.engine = make_engine(EngineSpec(self.model.engine, self.model.name, self.model.args))
+            self.engine = (self.factory(self.model) if self.factory is not None
+                           else make_engine(EngineSpec(self.model.engine, self.model.name, self.model.args)))
         self.calls += 1
         return self.engine
 
     def close(self) -> None:
-        if self.engine is not None:
+        if self.engine is not None and self.factory is None:  # a supplied engine belongs to its owner
             self.engine.close()
-            self.engine = None
+        self.engine = None
 
 
 @dataclass
@@ -143,10 +145,23 @@ def _progress(console: Console) -> Progress:
                     console=console, transient=False)
 
 
+def _advance(progress: Progress, task_id: Any, n: int = 1) -> None:
+    """Advance a bar; where there is no terminal to draw on (CI logs, nohup), print a line instead."""
+    progress.advance(task_id, n)
+    if not progress.console.is_terminal:
+        task = progress.tasks[task_id]
+        progress.console.print(f"{task.description}: {int(task.completed)}/{int(task.total or 0)} "
+                               f"({task.elapsed or 0:.0f}s)", highlight=False)
+
+
 def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Console | None = None,
               chunk_size: int = 64, cache_path: Path | None = None,
-              augmenter: Callable[..., Any] | None = None) -> SweepReport:
-    """Execute every run of a sweep and write its results and tables."""
+              augmenter: Callable[..., Any] | None = None,
+              engine_factory: Callable[[ModelSpec], Engine] | None = None) -> SweepReport:
+    """Execute every run of a sweep and write its results and tables.
+
+    `engine_factory` supplies engines instead of building them (benchmarks reuse one warm engine).
+    """
     console = console or Console(stderr=True)
     sweep_dir = out_root / sweep.name
     sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +175,8 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
     try:
         with _progress(console) as progress:
             for model, specs in by_model.items():
-                _run_model(model, specs, sweep_dir, cache, fresh, progress, chunk_size, report, augmenter)
+                _run_model(model, specs, sweep_dir, cache, fresh, progress, chunk_size, report, augmenter,
+                           engine_factory)
     finally:
         cache.close()
     write_tables(sweep_dir)
@@ -172,7 +188,8 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
 
 
 def _run_model(model: ModelSpec, specs: Sequence[RunSpec], sweep_dir: Path, cache: CompletionCache, fresh: bool,
-               progress: Progress, chunk_size: int, report: SweepReport, augmenter: Callable[..., Any] | None) -> None:
+               progress: Progress, chunk_size: int, report: SweepReport, augmenter: Callable[..., Any] | None,
+               engine_factory: Callable[[ModelSpec], Engine] | None) -> None:
     identity = engine_identity(model)
     task_id = progress.add_task(f"prompts {model.name}", total=len(specs))
     items: dict[RunSpec, list[PromptItem]] = {}
@@ -181,7 +198,7 @@ def _run_model(model: ModelSpec, specs: Sequence[RunSpec], sweep_dir: Path, cach
         run_dir.mkdir(exist_ok=True)
         write_json(run_dir / "spec.json", spec_to_json(spec))
         items[spec] = build_items(spec, augmenter)
-        progress.advance(task_id)
+        _advance(progress, task_id)
 
     gen_requests: dict[str, tuple[Prompt, GenParams]] = {}
     score_requests: dict[str, tuple[Prompt, str]] = {}
@@ -196,7 +213,7 @@ def _run_model(model: ModelSpec, specs: Sequence[RunSpec], sweep_dir: Path, cach
 
     results: dict[str, Any] = {} if fresh else cache.get_many(list(gen_requests) + list(score_requests))
     report.cached += len(results)
-    engine = _LazyEngine(model)
+    engine = _LazyEngine(model, engine_factory)
     try:
         _generate_missing(engine, gen_requests, results, cache, progress, chunk_size, model.name, report)
         _score_missing(engine, score_requests, results, cache, progress, model.name, report)
@@ -223,12 +240,17 @@ def _generate_missing(engine: _LazyEngine, requests: dict[str, tuple[Prompt, Gen
         keys.sort(key=lambda k: requests[k][0].as_key())  # neighbours share prefixes
         for start in range(0, len(keys), chunk_size):
             chunk = keys[start : start + chunk_size]
-            outs: list[Completion] = engine.get().generate([requests[k][0] for k in chunk], params)
-            fresh_results = {k: {"text": o.text, "error": o.error} for k, o in zip(chunk, outs, strict=True)}
-            cache.put_many({k: v for k, v in fresh_results.items() if v["error"] is None})
-            results.update(fresh_results)
-            report.generated += len(chunk)
-            progress.advance(task_id, len(chunk))
+
+            def store(i: int, out: Completion, chunk: list[str] = chunk) -> None:
+                # Committed the moment it arrives; failures are recorded in predictions, never cached.
+                value = {"text": out.text, "error": out.error}
+                if out.error is None:
+                    cache.put_many({chunk[i]: value})
+                results[chunk[i]] = value
+                report.generated += 1
+
+            engine.get().generate([requests[k][0] for k in chunk], params, on_result=store)
+            _advance(progress, task_id, len(chunk))
 
 
 def _score_missing(engine: _LazyEngine, requests: dict[str, tuple[Prompt, str]], results: dict[str, Any],
@@ -250,7 +272,7 @@ def _score_missing(engine: _LazyEngine, requests: dict[str, tuple[Prompt, str]],
         cache.put_many(new)
         results.update(new)
         report.scored += len(new)
-        progress.advance(task_id, len(chunk))
+        _advance(progress, task_id, len(chunk))
 
 
 def _prompt_json(prompt: Prompt) -> Any:

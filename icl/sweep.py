@@ -100,7 +100,7 @@ class Sweep:
 
 _TOP = {"name", "models", "seeds", "mt", "intent", "description", "gains"}
 _MODEL = {"name", "engine", "args"}
-_COMMON = {"languages", "shots", "templates", "selectors", "pool", "limit", "max_tokens", "fixed_ids", "augment",
+_COMMON = {"languages", "shots", "templates", "selectors", "pools", "limit", "max_tokens", "fixed_ids", "augment",
            "morph"}
 _MT = _COMMON | {"directions"}
 _INTENT = _COMMON | {"modes"}
@@ -193,14 +193,16 @@ def _task_runs(task: str, raw: Any, path: Path, sweep: str, models: list[ModelSp
     fixed_ids = tuple(_list(f"{task}.fixed_ids", section["fixed_ids"], str, path)) if "fixed_ids" in section else ()
     if "fixed" in selectors and not fixed_ids:
         raise ConfigError(f"{path}: {task}.fixed_ids: the `fixed` selector needs a list of demo ids")
-    pool = _scalar(f"{task}.pool", section.get("pool", "ntrex" if task == "mt" else "train"), str, path)
-    _check_pool(task, pool, path)
+    pools = _list(f"{task}.pools", section.get("pools", ["ntrex" if task == "mt" else "train"]), str, path)
+    for pool in pools:
+        _check_pool(task, pool, path)
     limit = section.get("limit")
     if limit is not None and (_scalar(f"{task}.limit", limit, int, path) <= 0):
         raise ConfigError(f"{path}: {task}.limit: must be a positive number of items")
     max_tokens = _scalar(f"{task}.max_tokens", section.get("max_tokens", 128 if task == "mt" else 24), int, path)
     augments = _list(f"{task}.augment", section.get("augment", ["none"]), str, path, allowed=AUGMENTS)
-    morphs = _list(f"{task}.morph", section.get("morph", ["off"]), str, path, allowed=MORPH)
+    morphs = _list(f"{task}.morph", [normalize_morph(m) for m in _list(f"{task}.morph", section.get("morph", ["off"]),
+                                                                        object, path)], str, path, allowed=MORPH)
     if task == "mt":
         directions = _list("mt.directions", section.get("directions", ["en-xx"]), str, path, allowed=DIRECTIONS)
         pairs = [("eng", lg.iso3) if d == "en-xx" else (lg.iso3, "eng") for lg in langs for d in directions
@@ -210,17 +212,26 @@ def _task_runs(task: str, raw: Any, path: Path, sweep: str, models: list[ModelSp
         pairs = [(lg.iso3, lg.iso3) for lg in langs]
         modes = _list("intent.modes", section.get("modes", ["generate"]), str, path, allowed=MODES)
     runs = []
-    for model, (src, tgt), template, k, selector, seed, mode, augment, morph in itertools.product(
-        models, pairs, templates, shots, selectors, seeds, modes, augments, morphs
+    for model, (src, tgt), template, k, selector, pool, seed, mode, augment, morph in itertools.product(
+        models, pairs, templates, shots, selectors, pools, seeds, modes, augments, morphs
     ):
         if augment == "none" and morph == "on":
             continue  # morphology only changes lexicon output
-        if k == 0 and selector != selectors[0]:
-            continue  # with no demos every selector is the same run
+        if k == 0 and (selector != selectors[0] or pool != pools[0] or augment == "synthetic"):
+            continue  # with no demos, selectors, pools and synthetic demos make no difference
+        if augment in ("synthetic", "hints+synthetic") and pool != pools[0]:
+            continue  # synthetic demos replace the pool, whichever it was
         runs.append(RunSpec(sweep=sweep, task=task, model=model, src=src, tgt=tgt, template=f"{task}/{template}",
                             shots=k, selector=selector, seed=seed, pool=pool, mode=mode, limit=limit,
                             max_tokens=max_tokens, fixed_ids=fixed_ids, augment=augment, morph=morph))
     return runs
+
+
+def normalize_morph(value: Any) -> Any:
+    """YAML 1.1 reads the natural spelling `morph: [off, on]` as booleans; map them back to names."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
 
 
 def _check_pool(task: str, pool: str, path: Path) -> None:
@@ -230,12 +241,12 @@ def _check_pool(task: str, pool: str, path: Path) -> None:
         name, _, n = pool.partition(":")
         if name == "flores-heldout" and n.isdigit() and 0 < int(n) < 1012:
             return
-        raise ConfigError(f"{path}: mt.pool: {pool!r} is not `ntrex` or `flores-heldout:N` (0 < N < 1012)")
+        raise ConfigError(f"{path}: mt.pools: {pool!r} is not `ntrex` or `flores-heldout:N` (0 < N < 1012)")
     name, _, locale = pool.partition(":")
     if name != "train":
-        raise ConfigError(f"{path}: intent.pool: {pool!r} is not `train` or `train:<locale>`")
+        raise ConfigError(f"{path}: intent.pools: {pool!r} is not `train` or `train:<locale>`")
     if locale:
-        get_language(locale, key=f"{path}: intent.pool")
+        get_language(locale, key=f"{path}: intent.pools")
 
 
 def load_sweep(path: Path) -> Sweep:

@@ -165,9 +165,9 @@ def wait_ready(proc: subprocess.Popen, port: int, log: Path, limit: float = 400)
     raise AssertionError(f"server not ready after {limit} s: {log.read_text()[-2000:]}")
 
 
-def stop_server(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, sig)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:

@@ -36,8 +36,10 @@ class Completion:
 class Engine(Protocol):
     """What every engine offers."""
 
-    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[Completion]:
-        """Greedy (or sampled) continuations, one per prompt, in order."""
+    def generate(self, prompts: Sequence[Prompt], params: GenParams,
+                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        """Greedy (or sampled) continuations, one per prompt, in order; `on_result(i, completion)` is
+        called as each one finishes, so callers can store it durably before the batch ends."""
         ...
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:

@@ -6,7 +6,7 @@ cache, so ranking 60 labels costs one prompt pass plus the label tokens, not 60 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from icl.engines import Completion, GenParams, split_continuation, truncate_at_stop
@@ -44,7 +44,8 @@ class HfEngine:
             return self.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False), False
         return prompt.text or "", True
 
-    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[Completion]:
+    def generate(self, prompts: Sequence[Prompt], params: GenParams,
+                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
         torch = self.torch
         out: list[Completion] = []
         for start in range(0, len(prompts), self.batch_size):
@@ -65,6 +66,8 @@ class HfEngine:
             for row in new:
                 text = self.tokenizer.decode(row, skip_special_tokens=True)
                 out.append(Completion(text=truncate_at_stop(text, params.stop)))
+                if on_result is not None:
+                    on_result(len(out) - 1, out[-1])
         return out
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:

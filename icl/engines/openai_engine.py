@@ -15,8 +15,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 import requests
@@ -79,12 +79,12 @@ class OpenAIEngine:
             url = self._pick()
             try:
                 resp = self.session.post(f"{url}{path}", json=body, headers=self.headers, timeout=self.timeout)
-            except requests.ConnectionError:
+            except requests.Timeout:
+                resp = None
+            except requests.RequestException:  # refused, reset, or cut off mid-answer
                 if not self._healthy(url):
                     self._drop(url)  # the server is gone: its work goes elsewhere, not counted as a retry
                     continue
-                resp = None
-            except requests.Timeout:
                 resp = None
             if resp is not None and resp.status_code == 200:
                 return resp.json()
@@ -112,9 +112,17 @@ class OpenAIEngine:
                 raise
             return Completion(text="", error=str(exc))  # recorded in predictions, never cached
 
-    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[Completion]:
+    def generate(self, prompts: Sequence[Prompt], params: GenParams,
+                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        results: list[Completion | None] = [None] * len(prompts)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(lambda p: self._one(p, params), prompts))
+            futures = {pool.submit(self._one, p, params): i for i, p in enumerate(prompts)}
+            for future in as_completed(futures):  # delivered on this thread, as each one finishes
+                i = futures[future]
+                results[i] = future.result()
+                if on_result is not None:
+                    on_result(i, results[i])
+        return [r for r in results if r is not None]
 
     def _score_one(self, prompt: Prompt, continuation: str) -> float:
         """Portable scoring: echo the prompt with its log-probabilities (any OpenAI-compatible server)."""

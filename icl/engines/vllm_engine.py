@@ -9,7 +9,7 @@ shared context read from the prefix cache: for 60 MASSIVE labels that is ~40 sho
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from icl.engines import Completion, GenParams, split_continuation
@@ -65,15 +65,40 @@ class VllmEngine:
                                                            return_dict=False))
         return list(self.tokenizer(prompt.text or "")["input_ids"])
 
-    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[Completion]:
+    def generate(self, prompts: Sequence[Prompt], params: GenParams,
+                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
         sp = SamplingParams(temperature=params.temperature, max_tokens=params.max_tokens,
                             stop=list(params.stop) or None, seed=params.seed)
         inputs = [TokensPrompt(prompt_token_ids=self._token_ids(p)) for p in prompts]
-        outs = self.llm.generate(inputs, sp, use_tqdm=False)
-        return [Completion(text=o.outputs[0].text) for o in outs]
+        add = getattr(self.llm, "_add_completion_requests", None)
+        if on_result is None or add is None:  # no streaming needed, or a vLLM without this private API
+            outs = self.llm.generate(inputs, sp, use_tqdm=False)
+            results = [Completion(text=o.outputs[0].text) for o in outs]
+            if on_result is not None:
+                for i, c in enumerate(results):
+                    on_result(i, c)
+            return results
+        # Drive the engine ourselves so each completion is handed over the moment it finishes: a sweep
+        # killed mid-batch keeps every completion that had finished.
+        request_ids = add(prompts=inputs, params=sp, use_tqdm=False)
+        # vLLM hands back its internal id ("<external>-<random>") while outputs may carry either form.
+        index = {rid: i for i, rid in enumerate(request_ids)}
+        index.update({rid.rsplit("-", 1)[0]: i for i, rid in enumerate(request_ids)})
+        streamed: list[Completion | None] = [None] * len(inputs)
+        engine = self.llm.llm_engine
+        while engine.has_unfinished_requests():
+            for out in engine.step():
+                if out.finished and out.request_id in index:
+                    i = index[out.request_id]
+                    streamed[i] = Completion(text=out.outputs[0].text)
+                    on_result(i, streamed[i])
+        missing = [i for i, c in enumerate(streamed) if c is None]
+        if missing:
+            raise EngineError(f"engine vllm: {len(missing)} requests ended without output")
+        return [c for c in streamed if c is not None]
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
         from vllm import SamplingParams

@@ -1,0 +1,124 @@
+"""Crash safety and dead endpoints, on real sweeps with the real model.
+
+- kill -9 a sweep in a subprocess mid-generation; the re-run loses nothing, duplicates nothing, and
+  sends only the missing prompts to the engine.
+- two real vLLM servers; one is killed mid-sweep; the sweep completes with every prediction present.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import engine_env
+from icl.results import read_jsonl
+from icl.runner import run_sweep
+from icl.sweep import load_sweep
+from test_engines import _free_port, start_server, stop_server, wait_ready
+
+KILL_SWEEP = """
+name: crash
+models:
+  - name: gemma-3-270m
+    engine: hf
+    args: {threads: 1, batch_size: 2}
+mt:
+  languages: [fra]
+  shots: [0]
+  limit: 14
+  max_tokens: 24
+"""
+
+
+def _cached(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=30) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+
+
+def _run(sweep: Path, results: Path, cache: Path) -> subprocess.Popen:
+    env = engine_env() | {"ICL_CACHE_DIR": str(cache)}
+    return subprocess.Popen([sys.executable, "-m", "icl.cli", "run", str(sweep), "--results", str(results),
+                             "--chunk-size", "14"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.model
+def test_kill_9_mid_sweep_then_resume(tmp_path: Path, model_dir: Path) -> None:
+    sweep = tmp_path / "crash.yaml"
+    sweep.write_text(KILL_SWEEP, encoding="utf-8")
+    cache, results = tmp_path / "cache", tmp_path / "results"
+    db = cache / "completions.sqlite"
+    proc = _run(sweep, results, cache)
+    deadline = time.time() + 300
+    while _cached(db) < 4:  # some, not all, completions are in when we pull the plug
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.time() < deadline, "no completion cached in 300 s"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    survived = _cached(db)
+    assert 4 <= survived < 14, survived  # killed mid-chunk: the finished ones were already durable
+
+    again = _run(sweep, results, cache)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err[-2000:]
+    counts = re.search(r"generated (\d+), scored (\d+), from cache (\d+)", err)
+    assert counts, err[-2000:]
+    generated, _, from_cache = map(int, counts.groups())
+    assert from_cache == survived and generated == 14 - survived  # only the missing prompts were sent
+    (run_dir,) = [p for p in (results / "crash").iterdir() if p.is_dir()]
+    rows = read_jsonl(run_dir / "predictions.jsonl")
+    assert [r["id"] for r in rows] == [f"flores:{i}" for i in range(14)]  # 0 lost, 0 duplicated
+    assert all(r["error"] is None for r in rows)
+    assert _cached(db) == 14
+
+
+@pytest.mark.server
+def test_sweep_survives_a_dead_endpoint(tmp_path: Path, model_dir: Path) -> None:
+    ports = [_free_port(), _free_port()]
+    logs = [tmp_path / f"server{i}.log" for i in range(2)]
+    servers = [start_server(model_dir, port, log) for port, log in zip(ports, logs, strict=True)]
+    try:
+        for server, port, log in zip(servers, ports, logs, strict=True):
+            wait_ready(server, port, log)
+        args = json.dumps({"endpoints": [f"http://127.0.0.1:{p}/v1" for p in ports], "concurrency": 4,
+                           "timeout": 120})
+        path = tmp_path / "fleet.yaml"
+        path.write_text("name: fleet\nmodels:\n  - name: gemma-3-270m\n    engine: openai\n"
+                        f"    args: {args}\nmt:\n  languages: [fra]\n  shots: [1]\n  limit: 40\n"
+                        "  max_tokens: 32\n", encoding="utf-8")
+        cache = tmp_path / "cache.sqlite"
+        killer_done = []
+
+        def kill_one_when_busy() -> None:  # runs in a thread: kill server 0 once a few completions landed
+            deadline = time.time() + 300
+            while time.time() < deadline and _cached(cache) < 6:
+                time.sleep(0.1)
+            stop_server(servers[0], signal.SIGKILL)  # dies, no goodbye
+            killer_done.append(_cached(cache))
+
+        import threading
+
+        killer = threading.Thread(target=kill_one_when_busy, daemon=True)
+        killer.start()
+        report = run_sweep(load_sweep(path), tmp_path / "r", cache_path=cache, chunk_size=40)
+        killer.join(timeout=60)
+        assert killer_done and killer_done[0] < 40, "the server was not killed mid-sweep"
+        assert servers[0].poll() is not None
+        assert report.generated == 40
+        (run_dir,) = [p for p in (tmp_path / "r" / "fleet").iterdir() if p.is_dir()]
+        rows = read_jsonl(run_dir / "predictions.jsonl")
+        assert [r["id"] for r in rows] == [f"flores:{i}" for i in range(40)]
+        assert all(r["error"] is None for r in rows), [r["error"] for r in rows if r["error"]][:3]
+    finally:
+        for server in servers:
+            stop_server(server)
