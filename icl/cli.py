@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icl.errors import IclError
+from icl.lexicon_cli import app as lexicon_app
 
 app = typer.Typer(help="Multilingual in-context learning with lexicon augmentation.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -140,6 +141,15 @@ def gains(
 
 @app.command()
 @clean_errors
+def report(sweep_dir: Path = typer.Argument(..., help="results/<sweep>")) -> None:
+    """Write results/<sweep>/report.html (self-contained) and plots/ (PNG and SVG) from the result files."""
+    from icl.report import write_report
+
+    typer.echo(str(write_report(sweep_dir)))
+
+
+@app.command()
+@clean_errors
 def compare(
     run_a: Path = typer.Argument(..., help="Baseline run folder"),
     run_b: Path = typer.Argument(..., help="System run folder"),
@@ -244,16 +254,14 @@ def models_list() -> None:
     typer.echo(f"{DEFAULT_MODEL}\t{path}\t{'prepared' if is_prepared(path) else 'not prepared (icl models prepare)'}")
 
 
-def _mount_lexicon() -> None:
-    from icl.lexicon_cli import app as lexicon_app
+def _mount(sub_app: typer.Typer, name: str) -> None:
+    """Add a sub-app whose commands get the same one-line error handling as ours."""
+    for command in sub_app.registered_commands:
+        command.callback = clean_errors(command.callback)
+    app.add_typer(sub_app, name=name)
 
-    app.add_typer(lexicon_app, name="lexicon")
 
-
-try:  # the lexicon sub-app is optional only while it is being written; remove once it lands
-    _mount_lexicon()
-except ModuleNotFoundError:
-    pass
+_mount(lexicon_app, "lexicon")
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ class Gain:
     comparison: str
     task: str
     pair: str
+    template: str
     language: str
     resource: str
     metric: str
@@ -141,10 +142,11 @@ def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples:
             lang = get_language(lang_code)
             pair = f"{flat['src']}-{flat['tgt']}" if flat["task"] == "mt" else flat["src"]
             for res in compare_runs(base, run, resamples):
-                gains.append(Gain(comp.name, flat["task"], pair, lang.name, lang.resource, res.metric, res.baseline,
+                gains.append(Gain(comp.name, flat["task"], pair, flat["template"].split("/", 1)[1], lang.name, lang.resource, res.metric, res.baseline,
                                   res.system, res.delta, res.ci_low, res.ci_high, res.p_value, res.n, base.name,
                                   run.name))
-    gains.sort(key=lambda g: (g.task, RESOURCE_ORDER[g.resource], g.language, g.pair, g.comparison, g.metric))
+    gains.sort(key=lambda g: (g.task, RESOURCE_ORDER[g.resource], g.language, g.pair, g.comparison, g.template,
+                              g.metric))
     return gains
 
 
@@ -152,11 +154,11 @@ def gains_markdown(gains: Sequence[Gain]) -> str:
     """One table per task; a gain whose interval excludes 0 is marked *."""
     lines = []
     for task in sorted({g.task for g in gains}):
-        lines += [f"## {task}", "", "| language | resource | pair | comparison | metric | baseline | system | gain "
-                  "| 95% CI | p | n |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"## {task}", "", "| language | resource | pair | template | comparison | metric | baseline | system "
+                  "| gain | 95% CI | p | n |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for g in (g for g in gains if g.task == task):
             mark = "*" if g.ci_low > 0 or g.ci_high < 0 else ""
-            lines.append(f"| {g.language} | {g.resource} | {g.pair} | {g.comparison} | {g.metric} | {g.baseline:.2f} "
+            lines.append(f"| {g.language} | {g.resource} | {g.pair} | {g.template} | {g.comparison} | {g.metric} | {g.baseline:.2f} "
                          f"| {g.system:.2f} | {g.delta:+.2f}{mark} | [{g.ci_low:+.2f}, {g.ci_high:+.2f}] "
                          f"| {g.p_value:.3f} | {g.n} |")
         lines.append("")

@@ -20,4 +20,12 @@ else
   python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 fi
 icl models prepare
+# The report test opens report.html in Debian's headless Chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+  else
+    echo "note: install Debian's chromium package (as root) for tests/test_report.py" >&2
+  fi
+fi
 echo "set-up done: . .venv/bin/activate"

@@ -1,0 +1,136 @@
+"""The HTML report: built from result files only, opened in headless Chromium, plots and tables checked.
+
+The result files come from the real pipeline (real specs, prompts and demos) with deterministic stand-in
+outputs, because the report reads files and nothing else; a screenshot is kept as a test artefact.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from icl.cli import app
+from icl.gains import compute_gains, write_gains
+from icl.runner import build_items, engine_identity, write_run, _gen_key, _score_key  # noqa: PLC2701
+from icl.engines import GenParams
+from icl.sweep import load_sweep
+
+REPO = Path(__file__).resolve().parent.parent
+SWEEP = """
+name: reportdemo
+models:
+  - {name: gemma-3-270m, engine: vllm}
+mt:
+  languages: [lug, fra]
+  shots: [0, 1, 4]
+  templates: [plain, instruct]
+  selectors: [first]
+  pools: ["flores-heldout:20"]
+  limit: 12
+intent:
+  languages: [sw-KE]
+  shots: [0, 2]
+  modes: [rank]
+  limit: 6
+gains:
+  - name: 4-shot vs 0-shot
+    baseline: {task: mt, shots: 0}
+    system: {task: mt, shots: 4}
+  - name: 2-shot vs 0-shot
+    baseline: {task: intent, shots: 0}
+    system: {task: intent, shots: 2}
+"""
+
+
+def _stand_in_output(reference: str, shots: int, index: int) -> str:
+    """More of the reference with more shots, so gains exist and differ by language."""
+    words = reference.split()
+    keep = len(words) * (1 + shots + index % 3) // 8
+    return " ".join(words[:keep])
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    path = root / "reportdemo.yaml"
+    path.write_text(SWEEP, encoding="utf-8")
+    sweep = load_sweep(path)
+    out = root / "results" / sweep.name
+    out.mkdir(parents=True)
+    shutil.copyfile(path, out / "sweep.yaml")
+    from icl.sweep import spec_to_json
+    from icl.results import write_json
+
+    for spec in sweep.runs:
+        identity = engine_identity(spec.model)
+        items = build_items(spec)
+        results = {}
+        for i, item in enumerate(items):
+            if spec.mode == "rank":
+                for j, cand in enumerate(item.candidates):
+                    gold = cand.strip() == item.example.target
+                    results[_score_key(identity, item.prompt, cand)] = -1.0 - j * 0.01 + (spec.shots * (i % 2) if gold else 0)
+            else:
+                params = GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
+                results[_gen_key(identity, item.prompt, params)] = {
+                    "text": " " + _stand_in_output(item.example.target, spec.shots, i), "error": None}
+        run_dir = out / spec.run_id
+        run_dir.mkdir()
+        write_json(run_dir / "spec.json", spec_to_json(spec))
+        write_run(run_dir, spec, items, identity, results)
+    write_gains(out, compute_gains(out, sweep.gains, resamples=200))
+    return out
+
+
+def test_report_command_writes_html_and_plots(sweep_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["report", str(sweep_dir)])
+    assert result.exit_code == 0, result.output
+    page = (sweep_dir / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page  # opens from disk, no network
+    pngs = sorted(p.name for p in (sweep_dir / "plots").glob("*.png"))
+    assert {"mt_shots.png", "mt_templates.png"} <= set(pngs) and any(n.startswith("gains_") for n in pngs)
+    assert all((sweep_dir / "plots" / n.replace(".png", ".svg")).is_file() for n in pngs)
+    for needle in ("Summary", "Gains over baseline", "Signatures", "nrefs:1|case:mixed", "exact prompt",
+                   "4-shot vs 0-shot", "flores:20"):
+        assert needle in page, needle
+    # Low-resource first: Ganda's rows come before French's in the summary.
+    assert page.index("eng-lug") < page.index("eng-fra")
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("chromium not found: scripts/setup.sh installs Debian's chromium package (needs root)")
+    return found
+
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def test_report_renders_in_headless_chromium(sweep_dir: Path, tmp_path: Path) -> None:
+    CliRunner().invoke(app, ["report", str(sweep_dir)])
+    browser = _chromium()
+    url = (sweep_dir / "report.html").as_uri()
+    profile = ["--user-data-dir=" + str(tmp_path / "profile")]
+    dom = subprocess.run([browser, *FLAGS, *profile, "--virtual-time-budget=5000", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-1000:]
+    body = re.search(r"<body[^>]*>", dom.stdout)
+    assert body, dom.stdout[:500]
+    assert 'data-plots-rendered="yes"' in body.group(0), body.group(0)  # every <img> decoded, non-empty
+    assert int(re.search(r'data-plots="(\d+)"', body.group(0)).group(1)) >= 3
+    assert dom.stdout.count("<table") >= 3 and "<td>eng-lug</td>" in dom.stdout
+    artefacts = Path(os.environ.get("ICL_ARTIFACTS_DIR", REPO / "artifacts"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    shot = artefacts / "report-screenshot.png"
+    subprocess.run([browser, *FLAGS, *profile, "--window-size=1280,2400", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=120, check=True)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a real page, not a blank one
