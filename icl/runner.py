@@ -24,8 +24,9 @@ from icl.cache import CompletionCache, cache_key
 from icl.config import cache_dir
 from icl.data import Example, intent_labels, load_flores, load_massive, load_ntrex
 from icl.engines import Completion, Engine, EngineSpec, GenParams, make_engine
+from icl.models import model_fingerprint
 from icl.prompts import Prompt, answers, load_template, render
-from icl.results import metrics_body, write_json, write_jsonl, write_tables
+from icl.results import metrics_body, write_json, write_jsonl, write_run_list, write_tables
 from icl.shots import get_selector
 from icl.sweep import ModelSpec, RunSpec, Sweep, spec_to_json
 
@@ -38,9 +39,10 @@ NON_SEMANTIC_ARGS = frozenset({
 
 
 def engine_identity(model: ModelSpec) -> str:
-    """What identifies a model's outputs: engine, model, and output-changing arguments."""
+    """What identifies a model's outputs: engine, model (with its local files' fingerprint), and
+    output-changing arguments."""
     args = {k: v for k, v in model.args.items() if k not in NON_SEMANTIC_ARGS}
-    return json.dumps([model.engine, model.name, args], sort_keys=True)
+    return json.dumps([model.engine, model.name, args, model_fingerprint(model.name)], sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -146,20 +148,26 @@ def _progress(console: Console) -> Progress:
 
 
 def _advance(progress: Progress, task_id: Any, n: int = 1) -> None:
-    """Advance a bar; where there is no terminal to draw on (CI logs, nohup), print a line instead."""
+    """Advance a bar; where there is no terminal to draw on (CI logs, nohup), print a line at every
+    tenth of the way instead."""
     progress.advance(task_id, n)
     if not progress.console.is_terminal:
         task = progress.tasks[task_id]
-        progress.console.print(f"{task.description}: {int(task.completed)}/{int(task.total or 0)} "
-                               f"({task.elapsed or 0:.0f}s)", highlight=False)
+        total = int(task.total or 0)
+        step = max(1, total // 10)
+        if int(task.completed) // step != (int(task.completed) - n) // step or task.completed >= total:
+            progress.console.print(f"{task.description}: {int(task.completed)}/{total} ({task.elapsed or 0:.0f}s)",
+                                   highlight=False)
 
 
 def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Console | None = None,
-              chunk_size: int = 64, cache_path: Path | None = None,
+              chunk_size: int = 0, cache_path: Path | None = None,
               augmenter: Callable[..., Any] | None = None,
               engine_factory: Callable[[ModelSpec], Engine] | None = None) -> SweepReport:
     """Execute every run of a sweep and write its results and tables.
 
+    `chunk_size` 0 sends all of a model's prompts with the same decoding parameters in one engine call
+    (completions are cached one by one as they finish, so a large call loses nothing when killed).
     `engine_factory` supplies engines instead of building them (benchmarks reuse one warm engine).
     """
     console = console or Console(stderr=True)
@@ -167,6 +175,7 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
     sweep_dir.mkdir(parents=True, exist_ok=True)
     if sweep.path.is_file():  # the exact file that produced these results travels with them
         shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
+    write_run_list(sweep_dir, [spec.run_id for spec in sweep.runs])
     cache = CompletionCache(cache_path or cache_dir() / "completions.sqlite")
     report = SweepReport(sweep_dir=sweep_dir)
     by_model: dict[ModelSpec, list[RunSpec]] = {}
@@ -238,8 +247,9 @@ def _generate_missing(engine: _LazyEngine, requests: dict[str, tuple[Prompt, Gen
     task_id = progress.add_task(f"generate {name}", total=len(missing))
     for params, keys in by_params.items():
         keys.sort(key=lambda k: requests[k][0].as_key())  # neighbours share prefixes
-        for start in range(0, len(keys), chunk_size):
-            chunk = keys[start : start + chunk_size]
+        size = chunk_size or len(keys)
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
 
             def store(i: int, out: Completion, chunk: list[str] = chunk) -> None:
                 # Committed the moment it arrives; failures are recorded in predictions, never cached.
@@ -248,14 +258,14 @@ def _generate_missing(engine: _LazyEngine, requests: dict[str, tuple[Prompt, Gen
                     cache.put_many({chunk[i]: value})
                 results[chunk[i]] = value
                 report.generated += 1
+                _advance(progress, task_id)
 
             engine.get().generate([requests[k][0] for k in chunk], params, on_result=store)
-            _advance(progress, task_id, len(chunk))
 
 
 def _score_missing(engine: _LazyEngine, requests: dict[str, tuple[Prompt, str]], results: dict[str, Any],
                    cache: CompletionCache, progress: Progress, name: str, report: SweepReport,
-                   prompts_per_call: int = 8) -> None:
+                   prompts_per_call: int = 16) -> None:
     missing = [k for k in requests if k not in results]
     if not missing:
         return

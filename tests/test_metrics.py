@@ -94,6 +94,7 @@ def test_paired_bootstrap_mt_gain_and_interval() -> None:
     assert result.ci_low > 0  # the references beat the damaged hypotheses on every resample
     same = paired_bootstrap_mt("bleu", hyps, hyps, refs, resamples=100)
     assert same.delta == 0 and same.ci_low == 0 and same.ci_high == 0
+    assert same.p_value == 1.0  # sacrebleu alone would say 1/101 for a system against itself
 
 
 @pytest.mark.parametrize("a,b,sign", [
@@ -112,3 +113,42 @@ def test_paired_bootstrap_is_deterministic_per_seed() -> None:
     a = [i % 2 == 0 for i in range(30)]
     b = [i % 3 == 0 for i in range(30)]
     assert paired_bootstrap_accuracy(a, b, seed=1) == paired_bootstrap_accuracy(a, b, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("p_value", "ci_low", "ci_high", "expected"),
+    [
+        (0.001, 1.0, 3.0, True),     # clear gain
+        (0.001, -3.0, -1.0, True),   # clear loss
+        (0.083, 0.14, 3.62, False),  # interval excludes 0 but the test does not reject
+        (0.030, -0.10, 2.00, False),  # test rejects but the interval touches 0
+        (0.114, 0.0, 1.09, False),   # degenerate interval from tied resamples
+        (0.049, 0.0001, 0.5, True),
+        (0.050, 0.5, 1.0, False),    # alpha is strict
+    ],
+)
+def test_significance_needs_test_and_interval(p_value: float, ci_low: float, ci_high: float, expected: bool) -> None:
+    from icl.gains import is_significant
+
+    assert is_significant(p_value, ci_low, ci_high) is expected
+
+
+@pytest.mark.parametrize("metric", ["bleu", "chrf++"])
+def test_paired_bootstrap_mt_p_value_is_sacrebleus(metric: str) -> None:
+    """Same seed, same resamples: our p-value equals sacrebleu's own `_paired_bs_test`."""
+    import numpy as np
+    from sacrebleu.significance import _paired_bs_test
+
+    from icl.metrics import _sacrebleu_metric
+
+    refs = [ex.target for ex in load_flores("eng", "fra")[:30]]
+    base = [" ".join(r.split()[: max(1, len(r.split()) // 2)]) for r in refs]
+    system = [r if i % 5 == 0 else b for i, (r, b) in enumerate(zip(refs, base))]  # a small, uncertain gain
+    ours = paired_bootstrap_mt(metric, base, system, refs, resamples=300, seed=7)
+    m = _sacrebleu_metric(metric)
+    bl_stats = m._extract_corpus_statistics(base, [refs])
+    info = {metric: (np.array(bl_stats, dtype="float32"), m._aggregate_and_compute(bl_stats))}
+    _, theirs = _paired_bs_test(info, "system", system, [refs], {metric: m}, n_samples=300, seed=7)
+    assert ours.p_value == pytest.approx(theirs[metric].p_value, abs=1e-4)  # ours is rounded to 4 places
+    assert ours.p_value > 0.004  # not the floor 1/301: the test really compares the counting
+    assert ours.system == pytest.approx(theirs[metric].score, abs=1e-3)

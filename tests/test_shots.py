@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -71,3 +73,16 @@ def test_fixed_ids_in_order_and_unknown_ids_named() -> None:
     with pytest.raises(ConfigError, match="unknown selector 'nearest'"):
         get_selector("nearest")
     assert set(SELECTORS) == {"first", "random", "shared", "bm25", "fixed"}
+
+
+def test_bm25_does_not_load_llvmlite_that_breaks_vllm_start() -> None:
+    """vLLM's CPU kernel registration crashes on llvmlite's attribute-answering `ffi.lib`; bm25 must not load it."""
+    code = ("import random, sys\n"
+            "from icl.data import Example\n"
+            "from icl.shots import select_bm25\n"
+            "pool = [Example(f'p:{i}', s, 'x', 'eng', 'eng', 't') for i, s in enumerate(['set an alarm', 'play music'])]\n"
+            "q = Example('q', 'alarm please', 'x', 'eng', 'eng', 't')\n"
+            "assert select_bm25(pool, q, 1, random.Random(0))[0].id == 'p:0'\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -102,3 +102,46 @@ def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
             if i != -1:
                 cut = min(cut, i)
     return text[:cut]
+
+
+@dataclass(frozen=True)
+class LabelTrie:
+    """Every (context + continuation prefix) of a scoring batch, as a token trie.
+
+    Scoring one internal node gives the log-probabilities of all its children at once, so shared label
+    prefixes (`alarm_` in alarm_set / alarm_query) are asked once per context, not once per label.
+    """
+
+    children: dict[tuple[int, ...], frozenset[int]]
+    """Internal node (token ids) -> the next tokens below it."""
+    plans: list[list[list[tuple[int, ...]]]]
+    """[prompt][continuation] -> the steps (node + token) whose log-probabilities add up to its score."""
+
+    @classmethod
+    def build(cls, token_pairs: Sequence[Sequence[tuple[list[int], list[int]]]]) -> LabelTrie:
+        """From [prompt][continuation] -> (context ids, continuation ids)."""
+        children: dict[tuple[int, ...], set[int]] = {}
+        plans = []
+        for per_prompt in token_pairs:
+            plan = []
+            for ctx, cont in per_prompt:
+                if not cont:
+                    raise ValueError("a continuation with no tokens cannot be scored")
+                steps = [tuple(ctx + cont[: j + 1]) for j in range(len(cont))]
+                for step in steps:
+                    children.setdefault(step[:-1], set()).add(step[-1])
+                plan.append(steps)
+            plans.append(plan)
+        return cls({k: frozenset(v) for k, v in children.items()}, plans)
+
+    def contexts(self) -> list[tuple[int, ...]]:
+        """The distinct contexts, to warm a prefix cache before the nodes are asked."""
+        return sorted({steps[0][:-1] for plan in self.plans for steps in plan})
+
+    def nodes(self) -> list[tuple[int, ...]]:
+        """Internal nodes, sorted so that neighbours share prefixes."""
+        return sorted(self.children)
+
+    def totals(self, logprob: Mapping[tuple[int, ...], float]) -> list[list[float]]:
+        """Sum each continuation's step log-probabilities (`logprob[node + (token,)]`)."""
+        return [[sum(logprob[s] for s in steps) for steps in plan] for plan in self.plans]

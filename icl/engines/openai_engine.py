@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from icl.engines import Completion, GenParams
+from icl.engines import Completion, GenParams, LabelTrie
 from icl.errors import EngineError
 from icl.prompts import Prompt
 
@@ -163,8 +163,7 @@ class OpenAIEngine:
     def _score_trie(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
         """vLLM servers: the same token trie as the offline engine, one request per internal node asking
         for its children's raw log-probabilities (`logprob_token_ids`), contexts from the prefix cache."""
-        children: dict[tuple[int, ...], set[int]] = {}
-        plans: list[list[list[tuple[int, ...]]]] = []
+        pairs = []
         for prompt, conts in zip(prompts, continuations, strict=True):
             if prompt.messages is not None:
                 raise EngineError("engine openai: rank mode needs a text template (chat prompts cannot be scored)")
@@ -173,28 +172,27 @@ class OpenAIEngine:
             per_prompt = []
             for cont in conts:
                 whole = self._tokenize(context + cont, True)
-                cont_ids = whole[len(ctx):] if whole[: len(ctx)] == ctx else self._tokenize(cont, False)
-                steps = [tuple(ctx + cont_ids[: j + 1]) for j in range(len(cont_ids))]
-                for step in steps:
-                    children.setdefault(step[:-1], set()).add(step[-1])
-                per_prompt.append(steps)
-            plans.append(per_prompt)
-        contexts = sorted({steps[0][:-1] for per_prompt in plans for steps in per_prompt})
+                per_prompt.append((ctx, whole[len(ctx):] if whole[: len(ctx)] == ctx else self._tokenize(cont, False)))
+            pairs.append(per_prompt)
+        try:
+            trie = LabelTrie.build(pairs)
+        except ValueError as exc:
+            raise EngineError(f"engine openai: {exc}") from None
         warm = {"model": self.model, "max_tokens": 1, "temperature": 0.0}
+
+        def ask(node: tuple[int, ...]) -> dict[int, float]:
+            ids = sorted(trie.children[node])
+            body = {**warm, "prompt": list(node), "logprobs": len(ids), "logprob_token_ids": ids,
+                    "return_tokens_as_token_ids": True}
+            top = self._post("/completions", body)["choices"][0]["logprobs"]["top_logprobs"][0]
+            return {int(k.rsplit(":", 1)[1]): float(v) for k, v in top.items()}
+
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            list(pool.map(lambda c: self._post("/completions", {**warm, "prompt": list(c)}), contexts))
-            nodes = sorted(children)
-
-            def ask(node: tuple[int, ...]) -> dict[int, float]:
-                ids = sorted(children[node])
-                body = {**warm, "prompt": list(node), "logprobs": len(ids), "logprob_token_ids": ids,
-                        "return_tokens_as_token_ids": True}
-                top = self._post("/completions", body)["choices"][0]["logprobs"]["top_logprobs"][0]
-                return {int(k.rsplit(":", 1)[1]): float(v) for k, v in top.items()}
-
+            list(pool.map(lambda c: self._post("/completions", {**warm, "prompt": list(c)}), trie.contexts()))
+            nodes = trie.nodes()
             answers = list(pool.map(ask, nodes))
-        logprob = {node + (tok,): got[tok] for node, got in zip(nodes, answers, strict=True) for tok in children[node]}
-        return [[sum(logprob[s] for s in steps) for steps in per_prompt] for per_prompt in plans]
+        return trie.totals({node + (tok,): got[tok] for node, got in zip(nodes, answers, strict=True)
+                            for tok in trie.children[node]})
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
         if self._use_vllm_scoring():

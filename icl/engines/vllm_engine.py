@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from icl.engines import Completion, GenParams, split_continuation
+from icl.engines import Completion, GenParams, LabelTrie, split_continuation
 from icl.errors import EngineError
 from icl.models import resolve_model
 from icl.prompts import Prompt
@@ -104,42 +104,34 @@ class VllmEngine:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        # Trie of every (context + continuation prefix): one request per internal node asks for the raw
-        # log-probabilities of all its children at once (`logprob_token_ids`), reading the context from
-        # the prefix cache.
-        children: dict[tuple[int, ...], set[int]] = {}
-        plans: list[list[list[tuple[int, ...]]]] = []
+        pairs = []
         for prompt, conts in zip(prompts, continuations, strict=True):
             ctx_ids = self._token_ids(prompt)
             per_prompt = []
             for cont in conts:
                 if prompt.messages is None:
-                    ctx, cont_ids = split_continuation(self.tokenizer, prompt.text or "", cont, add_special=True)
+                    per_prompt.append(split_continuation(self.tokenizer, prompt.text or "", cont, add_special=True))
                 else:
-                    ctx, cont_ids = ctx_ids, list(self.tokenizer(cont, add_special_tokens=False)["input_ids"])
-                if not cont_ids:
-                    raise EngineError(f"engine vllm: continuation {cont!r} has no tokens")
-                steps = [tuple(ctx + cont_ids[: j + 1]) for j in range(len(cont_ids))]
-                for step in steps:
-                    children.setdefault(step[:-1], set()).add(step[-1])
-                per_prompt.append(steps)
-            plans.append(per_prompt)
+                    per_prompt.append((ctx_ids, list(self.tokenizer(cont, add_special_tokens=False)["input_ids"])))
+            pairs.append(per_prompt)
+        try:
+            trie = LabelTrie.build(pairs)
+        except ValueError as exc:
+            raise EngineError(f"engine vllm: {exc}") from None
         # Contexts go first, alone: requests scheduled in the same engine step cannot reuse each other's
         # blocks, so without this every trie request of an item recomputed the item's whole context.
-        contexts = sorted({tuple(steps[0][:-1]) for per_prompt in plans for steps in per_prompt})
-        self.llm.generate([TokensPrompt(prompt_token_ids=list(c)) for c in contexts],
+        self.llm.generate([TokensPrompt(prompt_token_ids=list(c)) for c in trie.contexts()],
                           SamplingParams(max_tokens=1, temperature=0.0), use_tqdm=False)
-        nodes = sorted(children)  # neighbours share prefixes
-        inputs = [TokensPrompt(prompt_token_ids=list(node)) for node in nodes]
-        sps = [SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(children[node]),
-                              logprob_token_ids=sorted(children[node])) for node in nodes]
-        outs = self.llm.generate(inputs, sps, use_tqdm=False)
+        nodes = trie.nodes()
+        sps = [SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(trie.children[node]),
+                              logprob_token_ids=sorted(trie.children[node])) for node in nodes]
+        outs = self.llm.generate([TokensPrompt(prompt_token_ids=list(n)) for n in nodes], sps, use_tqdm=False)
         logprob: dict[tuple[int, ...], float] = {}
         for node, out in zip(nodes, outs, strict=True):
             step = out.outputs[0].logprobs[0]
-            for token in children[node]:
+            for token in trie.children[node]:
                 logprob[node + (token,)] = float(step[token].logprob)
-        return [[sum(logprob[s] for s in steps) for steps in per_prompt] for per_prompt in plans]
+        return trie.totals(logprob)
 
     def close(self) -> None:
         del self.llm
