@@ -22,12 +22,12 @@ from pathlib import Path
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from icl.engines import GenParams  # noqa: E402
-from icl.engines.vllm_engine import VllmEngine  # noqa: E402
-from icl.runner import build_items, run_sweep  # noqa: E402
-from icl.sweep import load_sweep  # noqa: E402
+from icl.engines import GenParams
+from icl.engines.vllm_engine import VllmEngine
+from icl.runner import build_items, run_sweep
+from icl.sweep import load_sweep
 
 SWEEP = """
 name: bench

@@ -166,8 +166,9 @@ def gains_markdown(gains: Sequence[Gain]) -> str:
     """One table per task; `*` only where the interval and the test agree, so a reader can trust the mark."""
     lines = []
     for task in sorted({g.task for g in gains}):
-        lines += [f"## {task}", "", "| language | resource | pair | template | shots | comparison | metric | baseline "
-                  "| system | gain | 95% CI | p | n |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        header = ("| language | resource | pair | template | shots | comparison | metric | baseline | system | gain "
+                  "| 95% CI | p | n |")
+        lines += [f"## {task}", "", header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for g in (g for g in gains if g.task == task):
             mark = "*" if is_significant(g.p_value, g.ci_low, g.ci_high) else ""
             lines.append(f"| {g.language} | {g.resource} | {g.pair} | {g.template} | {g.shots} | {g.comparison} | {g.metric} | {g.baseline:.2f} "

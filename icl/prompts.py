@@ -131,7 +131,7 @@ def _parse_messages(text: str, tpl: RenderedTemplate) -> Prompt:
     if _ROLE_OPEN not in text:
         return Prompt(text=text)
     messages = []
-    pattern = re.compile(f"{_ROLE_OPEN}(\\w+){_ROLE_SEP}(.*?){_ROLE_CLOSE}", re.S)
+    pattern = re.compile(f"{_ROLE_OPEN}(\\w+){_ROLE_SEP}(.*?){_ROLE_CLOSE}", re.DOTALL)
     pos = 0
     for match in pattern.finditer(text):
         if text[pos:match.start()].strip():

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from icl.cli import app
-from icl.errors import ConfigError, DataError, IclError, TemplateError
+from icl.errors import DataError, IclError, TemplateError
 
 runner = CliRunner()
 GOOD = "name: ok\nmodels:\n  - {name: gemma-3-270m, engine: vllm}\nmt:\n  languages: [fra]\n  limit: 2\n"

@@ -18,7 +18,7 @@ def test_langs_lists_availability() -> None:
     rows = {r["iso3"]: r for r in json.loads(result.stdout)}
     assert rows["swa"]["FLORES"] == "yes" and rows["swa"]["MASSIVE"] == "yes" and rows["swa"]["UniMorph"] == "swc"
     assert rows["lug"]["MASSIVE"] == "-" and rows["lug"]["resource"] == "low"
-    assert list(rows)[0] != "eng"  # low-resource first
+    assert next(iter(rows)) != "eng"  # low-resource first
 
 
 def test_prompts_render_prints_the_exact_prompt() -> None:

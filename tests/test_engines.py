@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import engine_env
 from typer.testing import CliRunner
 
-from conftest import engine_env
 from icl.cli import app
 from icl.results import read_json, read_jsonl
 from icl.runner import run_sweep
@@ -90,12 +90,12 @@ def test_hf_sweep_writes_scored_signed_results(hf_results: dict) -> None:
     for row in mt["predictions"]:
         assert len(row["demo_ids"]) == 2 and all(d.startswith("ntrex:") for d in row["demo_ids"])
         assert row["prompt"].endswith("French:") and row["source"] in row["prompt"]
-    rank = runs["intent-swa-labels-1shot-first-rank-s0"]
+    rank = runs["intent-swa-labels-1shot-bm25-rank-s0"]
     assert rank["metrics"]["scores"]["accuracy"]["n"] == 2
     for row in rank["predictions"]:
         assert len(row["label_scores"]) == 60
         assert row["prediction"] == max(row["label_scores"], key=row["label_scores"].get)
-    gen = runs["intent-swa-labels-1shot-first-generate-s0"]
+    gen = runs["intent-swa-labels-1shot-bm25-generate-s0"]
     assert gen["metrics"]["unparseable"] == sum(r["prediction"] is None for r in gen["predictions"])
 
 
@@ -126,11 +126,27 @@ def _compare(runs: dict[str, dict], reference: dict[str, dict], tol: float) -> N
             assert [r["output"] for r in run["predictions"]] == [r["output"] for r in ref["predictions"]], name
 
 
+@pytest.mark.model
+def test_runs_of_an_older_sweep_version_stay_out_of_tables(hf_results: dict, tmp_path: Path) -> None:
+    import shutil
+
+    from icl.results import table_rows
+
+    sweep_dir = tmp_path / "tiny"
+    shutil.copytree(hf_results["dir"], sweep_dir)
+    listed = (sweep_dir / "runs.txt").read_text().split()
+    assert sorted(listed) == sorted(p.name for p in sweep_dir.iterdir() if (p / "spec.json").is_file())
+    shutil.copytree(sweep_dir / listed[0], sweep_dir / "mt-stale-run-from-an-edited-yaml")
+    assert len(table_rows(sweep_dir)) == len(listed)  # kept on disk, left out of the table
+    (sweep_dir / "runs.txt").unlink()
+    assert len(table_rows(sweep_dir)) == len(listed) + 1  # folders written before runs.txt existed still count
+
+
 @pytest.mark.vllm
 def test_vllm_sweep_matches_transformers(tmp_path: Path, hf_results: dict) -> None:
     sweep = _write_sweep(tmp_path, "vllm", "{}")
     proc = subprocess.run([sys.executable, "-m", "icl.cli", "run", str(sweep), "--results", str(tmp_path / "r")],
-                          env=engine_env(), capture_output=True, text=True, timeout=900)
+                          env=engine_env(), capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "tiny (4 runs)" in proc.stdout
     _compare(_runs(tmp_path / "r" / "tiny"), hf_results["runs"], tol=0.05)

@@ -141,7 +141,7 @@ class OpenAIEngine:
 
     def _tokenize(self, text: str, special: bool) -> list[int]:
         url = self._pick()
-        root = url[: -len("/v1")] if url.endswith("/v1") else url
+        root = url.removesuffix("/v1")
         resp = self.session.post(f"{root}/tokenize", json={"model": self.model, "prompt": text,
                                                             "add_special_tokens": special},
                                  headers=self.headers, timeout=self.timeout)
