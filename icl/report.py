@@ -138,6 +138,9 @@ def _gains_plots(gains: list[dict[str, Any]], plots_dir: Path) -> list[Plot]:
     return plots
 
 
+SUMMARY_OPEN_ROWS = 40
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
@@ -238,6 +241,9 @@ def write_report(sweep_dir: Path) -> Path:
                         ensure_ascii=False)
     sweep_yaml = (sweep_dir / "sweep.yaml").read_text(encoding="utf-8") if (sweep_dir / "sweep.yaml").is_file() else ""
 
+    # A long sweep's summary is folded so that the gains and plots are one click away, not 200 rows down.
+    summary_block = (summary if len(rows) <= SUMMARY_OPEN_ROWS else
+                     f"<details><summary>all {len(rows)} runs (click to expand)</summary>{summary}</details>")
     figures = "".join(f'<figure><img class="plot" alt="{html.escape(p.title)}" src="{p.data_uri}">'
                       f"<figcaption class=note>{html.escape(p.title)} — {p.png.name}, {p.svg.name}</figcaption></figure>"
                       for p in plots)
@@ -246,12 +252,14 @@ def write_report(sweep_dir: Path) -> Path:
 <h1>icl report: {html.escape(sweep_dir.name)}</h1>
 <p class="note">{len(rows)} runs. Everything below is computed from the files in {html.escape(str(sweep_dir))};
 languages are ordered low-resource first. MT: BLEU and chrF++ (sacrebleu, signatures below); intent: accuracy, macro-F1.</p>
-<h2>Summary</h2>{summary}
-{gains_html}
-<h2>Plots</h2>{figures or '<p class="note">No plot applies to this sweep (one shot count, one template, no gains).</p>'}
-<h2>Signatures</h2>{_table(["run", "metric", "value", "sacrebleu signature / note"], sig_rows, "sig")}
-<h2>Predictions (first {SAMPLE_ROWS} of each run)</h2>{''.join(samples)}
-<h2>Configuration</h2><details><summary>sweep.yaml</summary><pre>{html.escape(sweep_yaml)}</pre></details>
+<p class="note">Contents: <a href="#summary">summary</a> · <a href="#gains">gains</a> · <a href="#plots">plots</a> ·
+<a href="#signatures">signatures</a> · <a href="#predictions">predictions</a> · <a href="#configuration">configuration</a></p>
+<h2 id="summary">Summary</h2>{summary_block}
+<div id="gains">{gains_html}</div>
+<h2 id="plots">Plots</h2>{figures or '<p class="note">No plot applies to this sweep (one shot count, one template, no gains).</p>'}
+<h2 id="signatures">Signatures</h2>{_table(["run", "metric", "value", "sacrebleu signature / note"], sig_rows, "sig")}
+<h2 id="predictions">Predictions (first {SAMPLE_ROWS} of each run)</h2>{''.join(samples)}
+<h2 id="configuration">Configuration</h2><details><summary>sweep.yaml</summary><pre>{html.escape(sweep_yaml)}</pre></details>
 <details><summary>run specs</summary><pre>{html.escape(config)}</pre></details>
 </body></html>"""
     out = sweep_dir / "report.html"
