@@ -70,8 +70,8 @@ def model_fingerprint(name: str) -> str:
     """
     import hashlib
 
-    path = default_model_dir() if name == DEFAULT_MODEL else Path(os.path.expanduser(name))
-    if not path.is_dir():
+    path = _local_path(name)
+    if path is None or not path.is_dir():
         return ""
     digest = hashlib.sha256()
     for file in _FINGERPRINT_FILES:
@@ -113,14 +113,19 @@ def prepare_default_model(force: bool = False) -> Path:
     return out
 
 
+def _local_path(name: str) -> Path | None:
+    """The folder a model name points at (the default alias or an existing path); None for a hub id."""
+    if name == DEFAULT_MODEL:
+        return default_model_dir()
+    expanded = Path(os.path.expanduser(name))
+    return expanded.resolve() if expanded.exists() else None
+
+
 def resolve_model(name: str) -> str:
     """A config's model name -> what engines load: the default alias, a local folder, or a hub id."""
-    if name == DEFAULT_MODEL:
-        path = default_model_dir()
-        if not is_prepared(path):
-            raise EngineError(f"model {name!r} is not prepared yet: run `icl models prepare`")
-        return str(path)
-    expanded = Path(os.path.expanduser(name))
-    if expanded.exists():
-        return str(expanded.resolve())
-    return name  # a hub id: loaded by the engine where a hub is reachable
+    path = _local_path(name)
+    if path is None:
+        return name  # a hub id: loaded by the engine where a hub is reachable
+    if name == DEFAULT_MODEL and not is_prepared(path):
+        raise EngineError(f"model {name!r} is not prepared yet: run `icl models prepare`")
+    return str(path)
