@@ -26,7 +26,8 @@ from rich.console import Console
 
 from icl.engines import GenParams
 from icl.engines.vllm_engine import VllmEngine
-from icl.runner import build_items, run_sweep
+from icl.items import build_items
+from icl.runner import run_sweep
 from icl.sweep import load_sweep
 
 SWEEP = """
@@ -64,7 +65,7 @@ def main() -> None:
     # The identical prompt list the sweep sends (same order and parameters).
     requests = []
     for spec in both.runs:
-        for item in build_items(spec):
+        for item in build_items(spec, both.datasets).items:
             requests.append((item.prompt, GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)))
     requests.sort(key=lambda r: r[0].as_key())
     by_params: dict[GenParams, list] = {}

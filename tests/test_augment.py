@@ -17,28 +17,26 @@ from pathlib import Path
 
 import pytest
 
-from icl.augment import (
-    AUGMENTERS,
-    CHOOSERS,
-    MorphTables,
+from icl.augment import AUGMENTERS, augment
+from icl.data import Example, RunData, builtin_registry, load_flores, load_massive, load_ntrex, load_run, load_text
+from icl.errors import ConfigError, DataError
+from icl.lexical.catalogue import load_lexicon
+from icl.lexical.hints import frequent_words, hints_for
+from icl.lexical.lexicon import Lexicon
+from icl.lexical.pseudo import CHOOSERS, MorphTables, morph_tables, pseudo_translate
+from icl.lexical.synthetic import (
     _build_synthetic,  # to empty the per-process cache
-    augment,
     build_synthetic,
-    frequent_words,
-    hints_for,
     load_synthetic,
-    morph_tables,
-    pseudo_translate,
     save_synthetic,
     synthetic_path,
 )
-from icl.data import Example, load_flores, load_massive, load_ntrex, ntrex_path, read_lines
-from icl.errors import ConfigError, DataError
-from icl.languages import get_language
-from icl.lexicon import Lexicon, load_lexicon, normalize
-from icl.prompts import lint, load_template, render
-from icl.sweep import AUGMENTS, ModelSpec, RunSpec
-from icl.tasks import context
+from icl.lexical.tokens import normalize
+from icl.prompts import load_template, render
+from icl.spec import ModelSpec, Pool, RunSpec
+from icl.sweep import AUGMENTS
+from icl.tasks import TASKS
+from icl.template_lint import lint
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +50,18 @@ def cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def spec(task: str, src: str, tgt: str, augment_mode: str, morph: str = "off", pool: str = "ntrex",
          template: str = "mt/hints", seed: int = 0) -> RunSpec:
     return RunSpec(sweep="t", task=task, model=ModelSpec("m", "hf"), src=src, tgt=tgt, template=template, shots=2,
-                   selector="first", seed=seed, pool=pool, limit=3, augment=augment_mode, morph=morph)
+                   selector="first", seed=seed, pool=Pool(pool), limit=3, augment=augment_mode, morph=morph == "on")
+
+
+def data(pool: list[Example], source: str = "ntrex128/test") -> RunData:
+    """What the runner hands an augmenter: here only the pool matters."""
+    return RunData((), tuple(pool), source, None)
+
+
+def context(task: str, query: Example, demos: list[Example], hints: list[dict]) -> dict:
+    labels = load_run(spec(task, query.src_lang, query.tgt_lang, "none", pool="train"), builtin_registry()).labels \
+        if task == "intent" else None
+    return TASKS[task].context(query, demos, hints, labels)
 
 
 # --------------------------------------------------------------------------- word by word
@@ -122,7 +131,7 @@ def test_synthetic_massive_keeps_labels() -> None:
 
 @pytest.mark.parametrize("lang", ["swa", "lug"])  # NTREX-128 has no Ganda: only its English side is read
 def test_synthetic_mt_keeps_ntrex_english(lang: str) -> None:
-    english = read_lines(ntrex_path(get_language("eng")))
+    english = [ex.source for ex in load_text("ntrex128", "eng")]
     forward = build_synthetic("mt", lang, morph=False, seed=0, limit=40)
     assert [ex.source for ex in forward.examples] == list(english[:40])
     assert [ex.id for ex in forward.examples] == [f"synth-ntrex:{i}" for i in range(40)]
@@ -242,7 +251,7 @@ def test_hints_come_only_from_the_lexicon(task: str, src: str, tgt: str, morph: 
         pool = load_ntrex(src, tgt) if tgt != "lug" else load_flores(src, tgt)[900:]
     else:
         test, pool = load_massive("sw-KE", "test")[:40], load_massive("sw-KE", "train")
-    _, hint_fn = augment(spec(task, src, tgt, "hints", morph), pool)
+    _, hint_fn = augment(spec(task, src, tgt, "hints", morph), data(pool))
     assert hint_fn is not None
     english_source = src == "eng"
     lexicon = load_lexicon(tgt if english_source else src, "en-xx" if english_source else "xx-en")
@@ -287,7 +296,7 @@ def test_hints_skip_translations_identical_to_the_source() -> None:
 
 
 def test_frequent_words() -> None:
-    english = read_lines(ntrex_path(get_language("eng")))
+    english = tuple(ex.source for ex in load_text("ntrex128", "eng"))
     stop = frequent_words(english)
     assert {"the", "of", "and", "said"} <= stop and "house" not in stop and len(stop) < 30
     assert frequent_words(english[:100]) == frozenset()  # too few sentences to say
@@ -303,29 +312,29 @@ def test_augmenters_cover_sweep_values() -> None:
 def test_augment_modes_mt() -> None:
     pool = load_ntrex("eng", "swa")
     before = list(pool)
-    same, fn = augment(spec("mt", "eng", "swa", "none"), pool)
+    same, fn = augment(spec("mt", "eng", "swa", "none"), data(pool))
     assert same == pool and fn is None
-    same, fn = augment(spec("mt", "eng", "swa", "hints"), pool)
+    same, fn = augment(spec("mt", "eng", "swa", "hints"), data(pool))
     assert same == pool and fn is not None
-    synth, fn = augment(spec("mt", "eng", "swa", "synthetic", "on"), pool)
+    synth, fn = augment(spec("mt", "eng", "swa", "synthetic", "on"), data(pool))
     assert fn is None and len(synth) == len(pool)
     assert [ex.source for ex in synth] == [ex.source for ex in pool]  # same English, pseudo targets
     assert [ex.id for ex in synth[:2]] == ["synth-ntrex:0", "synth-ntrex:1"]
-    back, fn = augment(spec("mt", "swa", "eng", "hints+synthetic"), load_ntrex("swa", "eng"))
+    back, fn = augment(spec("mt", "swa", "eng", "hints+synthetic"), data(load_ntrex("swa", "eng")))
     assert fn is not None and [ex.target for ex in back] == [ex.source for ex in pool]
     assert pool == before  # never mutated
 
 
 def test_augment_flores_heldout_pool() -> None:
     pool = load_flores("eng", "lug")[:30]
-    synth, _ = augment(spec("mt", "eng", "lug", "synthetic", pool="flores-heldout:30"), pool)
+    synth, _ = augment(spec("mt", "eng", "lug", "synthetic", pool="flores-heldout:30"), data(pool, "flores200/devtest[:30]"))
     assert [ex.source for ex in synth] == [ex.source for ex in pool]
     assert synth[0].id == "synth-flores:0" and synth[0].target != pool[0].target
 
 
 def test_augment_intent_synthetic_keeps_labels() -> None:
     pool = load_massive("sw-KE", "train")
-    synth, fn = augment(spec("intent", "swa", "swa", "hints+synthetic", template="intent/hints"), pool)
+    synth, fn = augment(spec("intent", "swa", "swa", "hints+synthetic", template="intent/hints"), data(pool, "massive/train"))
     assert fn is not None and len(synth) == len(load_massive("en-US", "train"))
     assert {ex.target for ex in synth} == {ex.target for ex in pool}
     assert all(ex.src_lang == "swa" and ex.scenario for ex in synth)
@@ -338,14 +347,14 @@ def test_augment_intent_synthetic_keeps_labels() -> None:
     ("intent", "eng", "eng", "hints", "eng"),
 ])
 def test_augment_without_lexicon(task: str, src: str, tgt: str, mode: str, lang: str) -> None:
-    with pytest.raises(ConfigError, match=rf"^{lang}: no lexicon in lexicons/catalogue\.yaml for augment={re.escape(mode)}$"):
-        augment(spec(task, src, tgt, mode), [])
-    assert augment(spec(task, src, tgt, "none"), []) == ([], None)
+    with pytest.raises(ConfigError, match=rf"^{lang}: no lexicon in lexicons/catalogue\.yaml for augment={re.escape(mode)} "):
+        augment(spec(task, src, tgt, mode), data([]))
+    assert augment(spec(task, src, tgt, "none"), data([])) == ([], None)
 
 
 def test_augment_unknown_mode() -> None:
     with pytest.raises(ConfigError, match="augment"):
-        augment(spec("mt", "eng", "swa", "dictionary"), [])
+        augment(spec("mt", "eng", "swa", "dictionary"), data([]))
 
 
 # --------------------------------------------------------------------------- templates

@@ -59,7 +59,7 @@ CASES = {
     "wrong type": (lambda t, m: _yaml_case(t, GOOD.replace("limit: 2", "limit: two")), "mt.limit: expected int"),
     "negative shots": (lambda t, m: _yaml_case(t, GOOD + "  shots: [-1]\n"),
                        "mt.shots: shots must be >= 0"),
-    "bad pool": (lambda t, m: _yaml_case(t, GOOD + "  pools: [dev]\n"), "mt.pools: 'dev' is not"),
+    "bad pool": (lambda t, m: _yaml_case(t, GOOD + "  pools: [dev]\n"), r"mt.pools\[0\]: 'dev' is neither"),
     "missing template": (lambda t, m: _yaml_case(t, GOOD + "  templates: [sonnet]\n"),
                          r"mt.templates\[0\]: .*sonnet.j2: template not found"),
     "missing sweep file": (lambda t, m: ["run", str(t / "absent.yaml")], "absent.yaml: sweep file not found"),
@@ -148,8 +148,8 @@ def test_any_config_is_accepted_or_cleanly_rejected(config: dict, tmp_path: Path
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(alphabet=string.printable + "\t\u00e9\u0101\u1ea1", max_size=200))
 def test_any_text_as_lexicon_or_unimorph_is_read_or_cleanly_rejected(text: str, tmp_path: Path) -> None:
-    from icl.lexicon import read_gatitos, read_muse, read_tsv
-    from icl.morph import read_unimorph
+    from icl.lexical.readers import read_gatitos, read_muse, read_tsv
+    from icl.lexical.unimorph import read_unimorph
 
     path = tmp_path / "x.tsv"
     path.write_text(text, encoding="utf-8")
@@ -175,7 +175,7 @@ template_text = st.lists(st.sampled_from(TEMPLATE_PIECES), max_size=30).map("".j
 def test_any_template_renders_or_fails_cleanly(body: str, tmp_path: Path) -> None:
     from icl.data import load_flores
     from icl.prompts import answers, load_template, render
-    from icl.tasks import context
+    from icl.tasks import TASKS
 
     folder = tmp_path / "p" / "mt"
     folder.mkdir(parents=True, exist_ok=True)
@@ -183,7 +183,7 @@ def test_any_template_renders_or_fails_cleanly(body: str, tmp_path: Path) -> Non
     pair = load_flores("eng", "fra")[0]
     try:
         tpl = load_template("mt/h", root=tmp_path / "p")
-        ctx = context("mt", pair, [pair])
+        ctx = TASKS["mt"].context(pair, [pair], [], None)
         render(tpl, ctx)
         answers(tpl, ctx, [{"target": "x"}])
     except TemplateError as exc:

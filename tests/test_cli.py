@@ -15,10 +15,22 @@ runner = CliRunner()
 def test_langs_lists_availability() -> None:
     result = runner.invoke(app, ["langs", "--json"])
     assert result.exit_code == 0, result.output
-    rows = {r["iso3"]: r for r in json.loads(result.stdout)}
-    assert rows["swa"]["FLORES"] == "yes" and rows["swa"]["MASSIVE"] == "yes" and rows["swa"]["UniMorph"] == "swc"
-    assert rows["lug"]["MASSIVE"] == "-" and rows["lug"]["resource"] == "low"
+    rows = {r["code"]: r for r in json.loads(result.stdout)}
+    assert len(rows) > 300
+    assert {"flores", "massive", "unimorph", "lexicon"} <= set(rows["swa"]["data"].split(","))
+    assert "massive" not in rows["lug"]["data"] and rows["lug"]["resource"] == "low"
     assert next(iter(rows)) != "eng"  # low-resource first
+    assert rows["kin"]["resource"] == "low" and "flores" in rows["kin"]["data"]  # Joshi et al. class 1
+
+
+def test_langs_filters() -> None:
+    result = runner.invoke(app, ["langs", "--json", "--has", "flores,lexicon", "--resource", "low"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and all(r["resource"] == "low" and {"flores", "lexicon"} <= set(r["data"].split(",")) for r in rows)
+    assert {"swa", "lug", "wol"} <= {r["code"] for r in rows} and "fra" not in {r["code"] for r in rows}
+    bad = runner.invoke(app, ["langs", "--has", "wikipedia"])
+    assert bad.exit_code == 2 and "--has: 'wikipedia' is not one of flores" in bad.output
 
 
 def test_prompts_render_prints_the_exact_prompt() -> None:

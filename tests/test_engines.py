@@ -21,8 +21,8 @@ import requests
 from conftest import engine_env
 from typer.testing import CliRunner
 
+from icl.analysis.results import read_json, read_jsonl
 from icl.cli import app
-from icl.results import read_json, read_jsonl
 from icl.runner import run_sweep
 from icl.sweep import load_sweep
 
@@ -130,7 +130,7 @@ def _compare(runs: dict[str, dict], reference: dict[str, dict], tol: float) -> N
 def test_runs_of_an_older_sweep_version_stay_out_of_tables(hf_results: dict, tmp_path: Path) -> None:
     import shutil
 
-    from icl.results import table_rows
+    from icl.analysis.results import table_rows
 
     sweep_dir = tmp_path / "tiny"
     shutil.copytree(hf_results["dir"], sweep_dir)

@@ -7,27 +7,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from icl.cli.lexicon import app
 from icl.config import data_dir
 from icl.errors import ConfigError, DataError
-from icl.lexicon import load_lexicon
-from icl.lexicon_cli import app
-from icl.morph import (
-    MorphTable,
-    WordTranslation,
-    count_inflections,
-    format_features,
+from icl.lexical.catalogue import load_lexicon
+from icl.lexical.inflect import WordTranslation, count_inflections, select_cell, translate_word
+from icl.lexical.sigmorphon import (
     inflection_accuracy,
     learn_affix_rules,
     load_sigmorphon,
-    load_unimorph,
     morph_languages,
-    parse_features,
     read_sigmorphon,
-    read_unimorph,
-    select_cell,
-    translate_word,
-    unlayer,
 )
+from icl.lexical.unimorph import MorphTable, format_features, load_unimorph, parse_features, read_unimorph, unlayer
 
 F = parse_features
 

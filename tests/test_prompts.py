@@ -6,10 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from icl.data import load_flores, load_massive
+from icl.data import Example, builtin_registry, label_set, load_flores, load_massive
 from icl.errors import TemplateError
-from icl.prompts import answers, lint, load_template, render, template_names
-from icl.tasks import answer_args, context
+from icl.prompts import answers, load_template, render, template_names
+from icl.tasks import TASKS
+from icl.template_lint import lint
+
+MASSIVE_LABELS = label_set(builtin_registry().get("massive"), "sw-KE")
+
+
+def context(task: str, query: Example, demos: list[Example], hints: list[dict] | None = None) -> dict:
+    return TASKS[task].context(query, demos, hints or [], MASSIVE_LABELS if task == "intent" else None)
+
+
+def answer_args(task: str) -> list[dict[str, str]]:
+    return TASKS[task].answer_args(MASSIVE_LABELS if task == "intent" else None)
 
 
 def test_lint_is_clean_on_every_template() -> None:

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from icl.analysis.gains import compute_gains, write_gains
 from icl.cli import app
+from icl.engine_calls import engine_identity, gen_key, score_key
 from icl.engines import GenParams
-from icl.gains import compute_gains, write_gains
-from icl.runner import _gen_key, _score_key, build_items, engine_identity, write_run
+from icl.items import build_items
+from icl.runner import write_run
 from icl.sweep import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,26 +66,26 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = root / "results" / sweep.name
     out.mkdir(parents=True)
     shutil.copyfile(path, out / "sweep.yaml")
-    from icl.results import write_json
-    from icl.sweep import spec_to_json
+    from icl.analysis.results import write_json
+    from icl.spec import spec_to_json
 
     for spec in sweep.runs:
         identity = engine_identity(spec.model)
-        items = build_items(spec)
+        run_items = build_items(spec, sweep.datasets)
         results = {}
-        for i, item in enumerate(items):
+        for i, item in enumerate(run_items.items):
             if spec.mode == "rank":
                 for j, cand in enumerate(item.candidates):
                     gold = cand.strip() == item.example.target
-                    results[_score_key(identity, item.prompt, cand)] = -1.0 - j * 0.01 + (spec.shots * (i % 2) if gold else 0)
+                    results[score_key(identity, item.prompt, cand)] = -1.0 - j * 0.01 + (spec.shots * (i % 2) if gold else 0)
             else:
                 params = GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
-                results[_gen_key(identity, item.prompt, params)] = {
+                results[gen_key(identity, item.prompt, params)] = {
                     "text": " " + _stand_in_output(item.example.target, spec.shots, i), "error": None}
         run_dir = out / spec.run_id
         run_dir.mkdir()
         write_json(run_dir / "spec.json", spec_to_json(spec))
-        write_run(run_dir, spec, items, identity, results)
+        write_run(run_dir, spec, run_items, identity, results)
     write_gains(out, compute_gains(out, sweep.gains, resamples=200))
     return out
 

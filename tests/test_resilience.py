@@ -20,7 +20,7 @@ import pytest
 from conftest import engine_env
 from test_engines import _free_port, start_server, stop_server, wait_ready
 
-from icl.results import read_jsonl
+from icl.analysis.results import read_jsonl
 from icl.runner import run_sweep
 from icl.sweep import load_sweep
 

@@ -72,7 +72,7 @@ def test_fixed_ids_in_order_and_unknown_ids_named() -> None:
         get_selector("fixed", ["ntrex:99999"])(POOL, QUERIES[0], 1, random.Random(0))
     with pytest.raises(ConfigError, match="unknown selector 'nearest'"):
         get_selector("nearest")
-    assert set(SELECTORS) == {"first", "random", "shared", "bm25", "fixed"}
+    assert set(SELECTORS) == {"first", "random", "shared", "bm25", "similar", "fixed"}
 
 
 def test_bm25_does_not_load_llvmlite_that_breaks_vllm_start() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from icl.errors import ConfigError
-from icl.sweep import load_sweep, spec_from_json, spec_to_json
+from icl.spec import spec_from_json, spec_to_json
+from icl.sweep import load_sweep
 
 BASE = """
 name: t

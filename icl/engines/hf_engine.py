@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from icl.engines import Completion, GenParams, split_continuation, truncate_at_stop
+from icl.engines.logs import EngineLog
 from icl.errors import EngineError
 from icl.models import resolve_model
 from icl.prompts import Prompt
@@ -33,7 +34,13 @@ class HfEngine:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), **model_args)
+        self.log = EngineLog("hf")  # transformers' loading bars and warnings go to the engine log
+        try:
+            with self.log.capture("start"):
+                self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), **model_args)
+        except BaseException:
+            self.log.close()
+            raise
         self.model.eval()
         self.batch_size = batch_size
 
@@ -110,6 +117,7 @@ class HfEngine:
 
     def close(self) -> None:
         del self.model
+        self.log.close()
 
 
 def _repeat_cache(cache: Any, n: int) -> Any:

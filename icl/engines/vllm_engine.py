@@ -4,6 +4,9 @@ Scoring avoids `prompt_logprobs`, which disables prefix-cache hits and was ~10x 
 2.3 s for 60 labels). Instead the continuations form a token trie and each internal node is one
 request that returns the raw log-probabilities of all its children (`logprob_token_ids`), with the
 shared context read from the prefix cache: for 60 MASSIVE labels that is ~40 short requests per item.
+
+Everything vLLM prints (hundreds of lines at start-up) goes to the engine's log file unless
+ICL_VERBOSE is set (icl.engines.logs); a failure ends in one EngineError line quoting the log's tail.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from icl.engines import Completion, GenParams, LabelTrie, split_continuation
+from icl.engines.logs import EngineLog
 from icl.errors import EngineError
 from icl.models import resolve_model
 from icl.prompts import Prompt
@@ -41,6 +45,15 @@ class VllmEngine:
     """Offline vLLM engine in this process."""
 
     def __init__(self, model: str, **engine_args: Any) -> None:
+        self.log = EngineLog("vllm")
+        try:
+            with self.log.capture("start"):
+                self._start(model, engine_args)
+        except BaseException:
+            self.log.close()
+            raise
+
+    def _start(self, model: str, engine_args: dict[str, Any]) -> None:
         try:
             from vllm import LLM
         except ImportError as exc:
@@ -67,6 +80,11 @@ class VllmEngine:
 
     def generate(self, prompts: Sequence[Prompt], params: GenParams,
                  on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        with self.log.capture("generate"):
+            return self._generate(prompts, params, on_result)
+
+    def _generate(self, prompts: Sequence[Prompt], params: GenParams,
+                  on_result: Callable[[int, Completion], None] | None) -> list[Completion]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
@@ -101,6 +119,10 @@ class VllmEngine:
         return [c for c in streamed if c is not None]
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        with self.log.capture("score"):
+            return self._score(prompts, continuations)
+
+    def _score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
@@ -134,4 +156,8 @@ class VllmEngine:
         return trie.totals(logprob)
 
     def close(self) -> None:
-        del self.llm
+        try:
+            with self.log.capture("close"):
+                self.__dict__.pop("llm", None)
+        finally:
+            self.log.close()

@@ -1,6 +1,6 @@
 """`icl lexicon ...`: lexicon size and coverage, and how well inflection tables reproduce SIGMORPHON.
 
-A Typer sub-app; the main CLI mounts it (`app.add_typer(lexicon_cli.app, name="lexicon")`).
+A Typer sub-app; icl.cli.main mounts it as `icl lexicon`.
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icl.lexicon import lexicon_languages, lexicon_stats
-from icl.morph import inflection_accuracy, morph_languages
+from icl.cli.common import clean_errors
 
 app = typer.Typer(help="Bilingual lexicons and morphology: sizes, English coverage, inflection accuracy.",
                   no_args_is_help=True)
 
 
 @app.command()
+@clean_errors
 def stats(lang: Annotated[list[str] | None, typer.Option(
         "--lang", "-l", help="Language code(s); default: every catalogue language.")] = None) -> None:
     """Entries per source and English token/type coverage (FLORES-200 devtest, MASSIVE en-US)."""
+    from icl.lexical.catalogue import lexicon_languages
+    from icl.lexical.coverage import lexicon_stats
+
     langs = lang or lexicon_languages()
     table = Table(title="Lexicon coverage of English (greedy longest match, en-xx lexicon)")
     for col in ("lang", "sources", "entries", "FLORES tok", "FLORES type", "MASSIVE tok", "MASSIVE type"):
@@ -37,6 +40,7 @@ def stats(lang: Annotated[list[str] | None, typer.Option(
 
 
 @app.command("morph-eval")
+@clean_errors
 def morph_eval(
     lang: Annotated[list[str] | None, typer.Option(
         "--lang", "-l", help="Language code(s); default: all with UniMorph and SIGMORPHON.")] = None,
@@ -44,6 +48,8 @@ def morph_eval(
     fallback: Annotated[bool, typer.Option(help="Inflect uncovered lemmas with affix rules learned on trn.")] = True,
 ) -> None:
     """Exact-match accuracy of UniMorph table lookup on SIGMORPHON items, per language."""
+    from icl.lexical.sigmorphon import inflection_accuracy, morph_languages
+
     langs = lang or morph_languages()
     table = Table(title=f"UniMorph table lookup vs SIGMORPHON {split}")
     for col in ("lang", "table / task", "items", "coverage", "accuracy", "acc covered", "gold in cell",

@@ -14,22 +14,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from icl.errors import ConfigError, DataError
+from icl.analysis.comparisons import Comparison
+from icl.analysis.metrics import PairedResult
+from icl.analysis.results import read_json, read_jsonl, run_dirs
+from icl.errors import DataError
 from icl.languages import RESOURCE_ORDER, get_language
-from icl.metrics import paired_bootstrap_accuracy, paired_bootstrap_mt
-from icl.results import read_json, read_jsonl, run_dirs
+from icl.spec import non_english, pair_label
+from icl.tasks import get_task
 
-GAIN_METRICS = {"mt": ("chrf++", "bleu"), "intent": ("accuracy",)}
-_IGNORED = {"run_id", "sweep"}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A named pair of run filters."""
-
-    name: str
-    baseline: Mapping[str, Any]
-    system: Mapping[str, Any]
+_IGNORED = {"run_id", "sweep", "labels"}
 
 
 @dataclass(frozen=True)
@@ -55,29 +48,6 @@ class Gain:
     system_run: str
 
 
-def parse_comparisons(raw: Any, where: str, fields: Sequence[str]) -> list[Comparison]:
-    """Check a `gains:` section (list of {name, baseline, system}); names the bad key."""
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{where}: gains: expected a non-empty list of {{name, baseline, system}}")
-    out = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, Mapping) or set(item) != {"name", "baseline", "system"}:
-            raise ConfigError(f"{where}: gains[{i}]: expected exactly the keys name, baseline, system")
-        for side in ("baseline", "system"):
-            filt = item[side]
-            if not isinstance(filt, Mapping) or not filt:
-                raise ConfigError(f"{where}: gains[{i}].{side}: expected a mapping of run fields to values")
-            for key in filt:
-                if key not in fields:
-                    raise ConfigError(f"{where}: gains[{i}].{side}.{key}: not a run field (known: {', '.join(fields)})")
-        from icl.sweep import normalize_morph
-
-        base, system = ({k: normalize_morph(v) if k == "morph" else v for k, v in item[side].items()}
-                        for side in ("baseline", "system"))
-        out.append(Comparison(str(item["name"]), base, system))
-    return out
-
-
 def _flat(spec: Mapping[str, Any]) -> dict[str, Any]:
     flat = {k: v for k, v in spec.items() if k not in _IGNORED}
     flat["model"] = spec["model"]["name"]
@@ -94,7 +64,7 @@ def _key(flat: Mapping[str, Any], named: set[str]) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in named))
 
 
-def compare_runs(a: Path, b: Path, resamples: int = 1000, seed: int = 12345) -> list[Any]:
+def compare_runs(a: Path, b: Path, resamples: int = 1000, seed: int = 12345) -> list[PairedResult]:
     """Paired bootstrap of run b over run a on the items both scored (same task required)."""
     spec_a, spec_b = read_json(a / "spec.json"), read_json(b / "spec.json")
     if spec_a["task"] != spec_b["task"]:
@@ -107,17 +77,9 @@ def compare_runs(a: Path, b: Path, resamples: int = 1000, seed: int = 12345) -> 
     for i in ids:
         if rows_a[i]["reference"] != rows_b[i]["reference"]:
             raise DataError(f"{b}: item {i} has a different reference than in {a}; not the same test set")
-    results = []
-    if spec_a["task"] == "mt":
-        refs = [rows_a[i]["reference"] for i in ids]
-        for metric in GAIN_METRICS["mt"]:
-            results.append(paired_bootstrap_mt(metric, [rows_a[i]["prediction"] or "" for i in ids],
-                                               [rows_b[i]["prediction"] or "" for i in ids], refs, resamples, seed))
-    else:
-        results.append(paired_bootstrap_accuracy([rows_a[i]["prediction"] == rows_a[i]["reference"] for i in ids],
-                                                 [rows_b[i]["prediction"] == rows_b[i]["reference"] for i in ids],
-                                                 resamples, seed))
-    return results
+    return get_task(spec_a["task"]).compare([rows_a[i]["prediction"] for i in ids],
+                                            [rows_b[i]["prediction"] for i in ids],
+                                            [rows_a[i]["reference"] for i in ids], resamples, seed)
 
 
 def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples: int = 1000) -> list[Gain]:
@@ -139,9 +101,8 @@ def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples:
             base = baselines.get(_key(flat, named))
             if base is None or base == run:
                 continue
-            lang_code = flat["tgt"] if flat["src"] == "eng" else flat["src"]
-            lang = get_language(lang_code)
-            pair = f"{flat['src']}-{flat['tgt']}" if flat["task"] == "mt" else flat["src"]
+            lang = get_language(non_english(flat["src"], flat["tgt"]))
+            pair = pair_label(flat["src"], flat["tgt"])
             for res in compare_runs(base, run, resamples):
                 gains.append(Gain(comp.name, flat["task"], pair, flat["template"].split("/", 1)[1],
                                   int(flat["shots"]), lang.name, lang.resource, res.metric, res.baseline,

@@ -14,10 +14,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from icl.analysis.metrics import Score
+from icl.data import LabelSet
 from icl.errors import DataError
-from icl.metrics import Score
+from icl.spec import default_dataset, pair_label
 
-TABLE_COLUMNS = ("run_id", "task", "model", "engine", "pair", "template", "shots", "selector", "pool", "augment",
+TABLE_COLUMNS = ("run_id", "task", "model", "engine", "dataset", "pair", "template", "shots", "selector", "pool", "augment",
                  "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1")
 
 
@@ -65,6 +67,24 @@ def metrics_body(run_id: str, task: str, scores: Mapping[str, Score], postproces
             "scores": {name: asdict(score) for name, score in scores.items()}, **extra}
 
 
+LABELS_FILE = "labels.json"
+"""Beside spec.json in a classification run: the label inventory it ranked or parsed against, so
+`icl score` parses outputs again without the data set's files."""
+
+
+def write_labels(run_dir: Path, labels: LabelSet) -> None:
+    write_json(run_dir / LABELS_FILE, {"labels": list(labels.labels), "groups": dict(labels.groups)})
+
+
+def read_labels(run_dir: Path) -> LabelSet | None:
+    """The saved label inventory of a run (None for runs without labels)."""
+    path = run_dir / LABELS_FILE
+    if not path.is_file():
+        return None
+    body = read_json(path)
+    return LabelSet(tuple(body["labels"]), body.get("groups", {}))
+
+
 RUNS_FILE = "runs.txt"
 
 
@@ -97,9 +117,11 @@ def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
             continue
         spec, metrics = read_json(run / "spec.json"), read_json(run / "metrics.json")
         scores = metrics["scores"]
-        pair = f"{spec['src']}-{spec['tgt']}" if spec["task"] == "mt" else spec["src"]
+        pair = pair_label(spec["src"], spec["tgt"])
         row: dict[str, Any] = {"run_id": spec["run_id"], "task": spec["task"], "model": spec["model"]["name"],
-                               "engine": spec["model"]["engine"], "pair": pair,
+                               "engine": spec["model"]["engine"], "pair": pair, "src": spec["src"], "tgt": spec["tgt"],
+                               "dataset": "" if spec.get("dataset", "") in ("", default_dataset(spec["task"]))
+                               else spec["dataset"],
                                "template": spec["template"].split("/", 1)[1], "shots": spec["shots"],
                                "selector": spec["selector"], "pool": spec.get("pool", ""), "augment": spec.get("augment", "none"),
                                "morph": spec.get("morph", "off"), "mode": spec["mode"],

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from icl.analysis.gains import is_significant
+from icl.analysis.results import read_json, read_jsonl, run_dirs, table_rows
 from icl.errors import DataError
-from icl.gains import is_significant
 from icl.languages import RESOURCE_ORDER, get_language
-from icl.results import read_json, read_jsonl, run_dirs, table_rows
+from icl.spec import non_english
+from icl.tasks import TASKS, get_task
 
-MAIN_METRIC = {"mt": "chrf++", "intent": "accuracy"}
 SAMPLE_ROWS = 20
 
 
@@ -53,14 +54,8 @@ def _figure(plots_dir: Path, name: str, title: str, draw: Any) -> Plot:
     return Plot(title, png, svg, "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
 
 
-def _lang_of(row: dict[str, Any]) -> str:
-    pair = row["pair"].split("-")
-    code = pair[1] if len(pair) == 2 and pair[0] == "eng" else pair[0]
-    return code
-
-
 def _shots_plot(rows: list[dict[str, Any]], task: str, plots_dir: Path) -> Plot | None:
-    metric = MAIN_METRIC[task]
+    metric = get_task(task).main_metric
     series: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if r["task"] == task and r[metric] != "" and r["augment"] == "none":
@@ -84,7 +79,7 @@ def _shots_plot(rows: list[dict[str, Any]], task: str, plots_dir: Path) -> Plot 
 
 
 def _template_plot(rows: list[dict[str, Any]], task: str, plots_dir: Path) -> Plot | None:
-    metric = MAIN_METRIC[task]
+    metric = get_task(task).main_metric
     by: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if r["task"] == task and r[metric] != "":
@@ -158,7 +153,7 @@ def _samples(run: Path, spec: dict[str, Any], metrics: dict[str, Any]) -> str:
     scores = ", ".join(f"{k} {v['value']}" for k, v in metrics["scores"].items() if v["value"] is not None)
     items = []
     for r in rows:
-        ok = "" if spec["task"] == "mt" else (" ✓" if r["prediction"] == r["reference"] else " ✗")
+        ok = (" ✓" if r["prediction"] == r["reference"] else " ✗") if get_task(spec["task"]).labelled else ""
         hints = f"<p><b>hints</b> {html.escape(json.dumps(r['hints'], ensure_ascii=False))}</p>" if r.get("hints") else ""
         items.append(
             f'<details class="item"><summary>{html.escape(r["id"])}{ok} — {html.escape(r["source"][:90])}</summary>'
@@ -204,7 +199,7 @@ def write_report(sweep_dir: Path) -> Path:
     gains = json.loads((sweep_dir / "gains.json").read_text()) if (sweep_dir / "gains.json").is_file() else []
 
     plots: list[Plot] = _gains_plots(gains, plots_dir)
-    for task in ("mt", "intent"):
+    for task in TASKS:
         for make in (_shots_plot, _template_plot):
             plot = make(rows, task, plots_dir)
             if plot is not None:
@@ -212,7 +207,7 @@ def write_report(sweep_dir: Path) -> Path:
 
     cols = ["task", "pair", "template", "shots", "selector", "pool", "augment", "morph", "mode", "n", "bleu", "chrf++",
             "accuracy", "macro_f1"]
-    langs = {r["pair"]: get_language(_lang_of(r)) for r in rows}
+    langs = {r["pair"]: get_language(non_english(r["src"], r["tgt"])) for r in rows}
     rows.sort(key=lambda r: (r["task"], RESOURCE_ORDER[langs[r["pair"]].resource], r["pair"], r["template"],
                              r["augment"], r["morph"], r["shots"]))
     summary = _table(["resource"] + cols, [[langs[r["pair"]].resource] + [r[c] for c in cols] for r in rows],

@@ -1,0 +1,44 @@
+"""A run's prediction rows -> metrics.json, at run time and again by `icl score` (no model needed).
+
+The label inventory a classification run parsed against is saved beside it (labels.json), so
+re-scoring needs neither the model nor the data set's files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from icl.analysis.results import metrics_body, read_json, read_jsonl, read_labels, write_json
+from icl.tasks import get_task
+
+RANK_NOTE = "rank: argmax of summed label log-probabilities"
+
+
+def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Score a run from its prediction rows and write metrics.json."""
+    the_task = get_task(task)
+    preds = [r["prediction"] for r in rows]
+    extra: dict[str, Any] = {"n": len(rows), "mode": mode, "errors": sum(r.get("error") is not None for r in rows)}
+    if the_task.labelled:
+        extra["unparseable"] = sum(p is None for p in preds)
+    note = RANK_NOTE if mode == "rank" else the_task.postprocess_note
+    body = metrics_body(run_id, task, the_task.score(preds, [r["reference"] for r in rows]), note, extra)
+    write_json(run_dir / "metrics.json", body)
+    return body
+
+
+def rescore_run(run_dir: Path) -> bool:
+    """Parse every saved output again and rewrite metrics.json; False when the run has no predictions."""
+    if not (run_dir / "predictions.jsonl").is_file():
+        return False
+    spec = read_json(run_dir / "spec.json")
+    rows = read_jsonl(run_dir / "predictions.jsonl")
+    task = get_task(spec["task"])
+    if spec["mode"] != "rank":
+        labels = read_labels(run_dir)
+        for row in rows:
+            row["prediction"] = task.predict(row["output"], labels) if row.get("error") is None else None
+    write_metrics(run_dir, spec["run_id"], spec["task"], spec["mode"], rows)
+    return True

@@ -1,0 +1,55 @@
+"""What every `icl` command shares: one-line errors and the results table printer."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from icl.errors import IclError
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(width=max(Console().width, 160))
+"""stdout, wide enough for the results table; progress and messages go to stderr."""
+
+
+def clean_errors(fn: F) -> F:
+    """User errors end in one line on stderr and exit 2; results already written stay on disk."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except IclError as exc:
+            typer.echo(f"icl: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("icl: interrupted; finished completions are cached, re-run to resume", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_table(sweep_dir: Path) -> None:
+    """The sweep's results table on stdout (columns that say nothing are left out)."""
+    from icl.analysis.results import table_rows
+
+    rows = table_rows(sweep_dir)
+    if not rows:
+        out.print(f"no finished runs under {sweep_dir}")
+        return
+    cols = ["task", "dataset", "pair", "template", "shots", "selector", "pool", "augment", "morph", "mode", "n",
+            "bleu", "chrf++", "spbleu", "accuracy", "macro_f1"]
+    cols = [c for c in cols if any(str(r.get(c, "")) not in ("", "none", "off") for r in rows) or c in ("task", "pair")]
+    table = Table(title=f"{sweep_dir.name} ({len(rows)} runs)")
+    numeric = ("shots", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1")
+    for c in cols:
+        table.add_column(c, justify="right" if c in numeric else "left")
+    for r in rows:
+        table.add_row(*(str(r.get(c, "")) for c in cols))
+    out.print(table)

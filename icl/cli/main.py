@@ -1,0 +1,255 @@
+"""The sweep commands (`icl run`, `plan`, `score`, `table`, `gains`, `report`, `compare`, `langs`) and the
+app that mounts the sub-apps. Heavy modules are imported inside each command, so `icl --help` and
+the cheap commands start fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from icl.cli import lexicon, models, prompts
+from icl.cli.common import clean_errors, out, print_table
+from icl.errors import IclError
+
+app = typer.Typer(help="Multilingual in-context learning with lexicon augmentation.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(prompts.app, name="prompts")
+app.add_typer(models.app, name="models")
+app.add_typer(lexicon.app, name="lexicon")
+
+
+@app.command()
+@clean_errors
+def run(
+    sweep_file: Path = typer.Argument(..., help="Sweep YAML, e.g. experiments/quickstart.yaml"),
+    fresh: bool = typer.Option(False, "--fresh", help="Ignore the completion cache (recompute everything)."),
+    results: Path | None = typer.Option(None, help="Results root (default: $ICL_RESULTS_DIR or ./results)."),
+    chunk_size: int = typer.Option(0, help="Prompts per engine call; 0 = all of a model's prompts in one call "
+                                           "(each completion is cached as it finishes either way)."),
+    yes: bool = typer.Option(False, "--yes", help="Run a sweep of more than 10,000 runs."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show engine logs live (by default they go to a log "
+                                                          "file, named at the end and in any engine error)."),
+) -> None:
+    """Run every combination of a sweep, write results/<sweep>/, and print the table."""
+    from icl.config import results_dir
+    from icl.engines.logs import VERBOSE_ENV, console_stream, opened_logs
+    from icl.plan import check_run_count, refuse_over_limit
+    from icl.runner import run_sweep
+    from icl.sweep import load_sweep
+
+    check_run_count(sweep_file, yes)  # counted from the lists: a 900,000-run typo is refused at once
+    sweep = load_sweep(sweep_file)
+    if not yes:
+        refuse_over_limit(sweep_file, len(sweep.runs))
+    typer.echo(f"sweep {sweep.name}: {len(sweep.runs)} runs", err=True)
+    before = len(opened_logs())
+    previous = os.environ.get(VERBOSE_ENV)
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    try:
+        # icl's own progress on a stream that engine log capture leaves on the terminal
+        report = run_sweep(sweep, results or results_dir(), fresh=fresh, chunk_size=chunk_size,
+                           console=Console(file=console_stream(), stderr=True))
+    finally:
+        if verbose:
+            _restore_env(VERBOSE_ENV, previous)
+    typer.echo(f"generated {report.generated}, scored {report.scored}, from cache {report.cached}, "
+               f"engine calls {report.engine_calls}", err=True)
+    for log in opened_logs()[before:]:
+        typer.echo(f"engine log: {log}", err=True)
+    print_table(report.sweep_dir)
+    typer.echo(f"results in {report.sweep_dir}", err=True)
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+@app.command()
+@clean_errors
+def plan(
+    sweep_file: Path = typer.Argument(..., help="Sweep YAML, e.g. experiments/lowres_gains.yaml"),
+    yes: bool = typer.Option(False, "--yes", help="Build the prompts of a sweep of more than 10,000 runs too."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Build every prompt again (ignore the plan memo)."),
+) -> None:
+    """Without loading a model: runs, prompts, prompt tokens, what is cached, and a time estimate."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from icl.plan import RUN_LIMIT, count_runs, plan_sweep
+    from icl.sweep import load_sweep
+
+    counts = count_runs(sweep_file)
+    if counts is not None and sum(counts.values()) > RUN_LIMIT and not yes:
+        by_task = ", ".join(f"{task} {n:,}" for task, n in counts.items())
+        out.print(f"{sweep_file}: {sum(counts.values()):,} runs ({by_task}): over {RUN_LIMIT:,}, so prompts were "
+                  "not built; `icl run` refuses it without --yes (check its lists, or pass --yes here too)",
+                  highlight=False)
+        return
+    sweep = load_sweep(sweep_file)
+    with Progress(TextColumn("building prompts"), BarColumn(), MofNCompleteColumn(), transient=True,
+                  console=Console(stderr=True)) as progress:
+        task_id = progress.add_task("build", total=len(sweep.runs))
+        result = plan_sweep(sweep, use_memo=not rebuild,
+                            on_run=lambda done, total: progress.update(task_id, completed=done))
+    _print_plan(result)
+
+
+def _print_plan(result: Any) -> None:
+    by_task = ", ".join(f"{task} {n:,}" for task, n in result.runs_by_task)
+    out.print(f"sweep {result.sweep} ({result.path}): {result.runs:,} runs ({by_task})", highlight=False)
+    for m in result.models:
+        table_ = Table(title=f"{m.model} ({m.engine}): {m.runs:,} runs", title_justify="left")
+        for col, justify in (("", "left"), ("total", "right"), ("cached", "right"), ("missing", "right")):
+            table_.add_column(col, justify=justify)  # type: ignore[arg-type]
+        if m.generate:
+            table_.add_row("prompts to generate", f"{m.generate:,}", f"{m.generate_cached:,}",
+                           f"{m.generate_missing:,}")
+        if m.score_prompts:
+            table_.add_row("prompts to score", f"{m.score_prompts:,}",
+                           f"{m.score_prompts - m.score_prompts_missing:,}", f"{m.score_prompts_missing:,}")
+            table_.add_row("  label continuations", f"{m.continuations:,}", f"{m.continuations_cached:,}",
+                           f"{m.continuations_missing:,}")
+        if m.prompt_tokens is not None and m.missing_tokens is not None:
+            table_.add_row("prompt tokens", f"{m.prompt_tokens:,}", f"{m.prompt_tokens - m.missing_tokens:,}",
+                           f"{m.missing_tokens:,}")
+        else:
+            table_.add_row("prompt tokens", "unknown", "", "")
+        out.print(table_)
+        notes = [f"{m.items:,} test items; tokens: {m.tokens_source}"]
+        if m.unbuilt:
+            notes.append(f"{m.unbuilt:,} runs not counted: their demos are labelled by the model itself "
+                         "and those labels are not cached yet")
+        seconds = m.estimate.seconds
+        notes.append(f"estimate: {_duration(seconds) if seconds is not None else 'unknown'} ({m.estimate.basis})")
+        for note in notes:
+            out.print(f"  {note}", highlight=False)
+    total = result.estimate_seconds
+    if len(result.models) > 1:
+        out.print(f"estimate, all models: {_duration(total) if total is not None else 'unknown'}", highlight=False)
+    memo = (f"; prompts of {result.remembered:,} runs remembered from an earlier plan (--rebuild builds them again)"
+            if result.remembered else "")
+    out.print(f"planned in {result.seconds:.1f} s, no model loaded{memo}", highlight=False)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@app.command()
+@clean_errors
+def score(sweep_dir: Path = typer.Argument(..., help="results/<sweep>")) -> None:
+    """Re-score every run from its predictions.jsonl (no model needed), then rebuild the table."""
+    from icl.analysis.results import run_dirs, write_tables
+    from icl.analysis.scoring import rescore_run
+
+    done = sum(rescore_run(run_dir) for run_dir in run_dirs(sweep_dir))
+    write_tables(sweep_dir)
+    typer.echo(f"re-scored {done} runs", err=True)
+    print_table(sweep_dir)
+
+
+@app.command()
+@clean_errors
+def table(sweep_dir: Path = typer.Argument(..., help="results/<sweep>")) -> None:
+    """Rebuild table.md and table.csv from the run folders and print the table."""
+    from icl.analysis.results import write_tables
+
+    md, csv_path = write_tables(sweep_dir)
+    print_table(sweep_dir)
+    typer.echo(f"wrote {md} and {csv_path}", err=True)
+
+
+@app.command()
+@clean_errors
+def gains(
+    sweep_dir: Path = typer.Argument(..., help="results/<sweep> (its sweep.yaml lists the comparisons)"),
+    resamples: int = typer.Option(1000, help="Bootstrap resamples."),
+) -> None:
+    """Gains over each baseline named in the sweep's `gains:` section, with paired-bootstrap 95% CIs."""
+    from icl.analysis.gains import compute_gains, gains_markdown, write_gains
+    from icl.sweep import load_comparisons
+
+    comparisons = load_comparisons(sweep_dir / "sweep.yaml")
+    if not comparisons:
+        raise IclError(f"{sweep_dir / 'sweep.yaml'}: gains: no comparisons declared")
+    rows = compute_gains(sweep_dir, comparisons, resamples)
+    path = write_gains(sweep_dir, rows)
+    typer.echo(gains_markdown(rows))
+    typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+@clean_errors
+def report(sweep_dir: Path = typer.Argument(..., help="results/<sweep>")) -> None:
+    """Write results/<sweep>/report.html (self-contained) and plots/ (PNG and SVG) from the result files."""
+    from icl.analysis.report import write_report
+
+    typer.echo(str(write_report(sweep_dir)))
+
+
+@app.command()
+@clean_errors
+def compare(
+    run_a: Path = typer.Argument(..., help="Baseline run folder"),
+    run_b: Path = typer.Argument(..., help="System run folder"),
+    resamples: int = typer.Option(1000, help="Bootstrap resamples."),
+) -> None:
+    """Paired bootstrap of run B against run A (sacrebleu's for MT; over items for accuracy)."""
+    from icl.analysis.gains import compare_runs
+
+    table_ = Table(title=f"{run_b.name} vs {run_a.name}")
+    for col in ("metric", "baseline", "system", "gain", "95% CI", "p", "n"):
+        table_.add_column(col)
+    for r in compare_runs(run_a, run_b, resamples):
+        table_.add_row(r.metric, f"{r.baseline:.2f}", f"{r.system:.2f}", f"{r.delta:+.2f}",
+                       f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]", f"{r.p_value:.3f}", str(r.n))
+    out.print(table_)
+
+
+@app.command()
+@clean_errors
+def langs(
+    has: str = typer.Option("", help="Only languages with all of these here, comma-separated: flores, ntrex, "
+                                     "massive, lexicon, gatitos, muse, unimorph, sigmorphon."),
+    resource: str = typer.Option("", help="Only one resource level: low, mid, high or unknown."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Every language icl knows, its codes in each data set, and which data is here for it."""
+    from icl.availability import availability
+
+    rows = availability(has=[h.strip() for h in has.split(",") if h.strip()], resource=resource or None)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("no language matches", err=True)
+        return
+    cols = list(rows[0])
+    table_ = Table(title=f"{len(rows)} languages (resource level, codes, data available under ICL_DATA_DIR)")
+    for c in cols:
+        table_.add_column(c)
+    for r in rows:
+        table_.add_row(*(str(r[c]) for c in cols))
+    out.print(table_)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""Data sets are declared, not coded: a small YAML says where the files are and what the columns mean.
+
+FLORES-200, NTREX-128 and MASSIVE are three such declarations shipped in `icl/resources/datasets/`;
+a sweep adds its own under its `datasets:` key (inline, or a path to a YAML file such as
+`experiments/datasets/<name>.yaml`). Every key is checked here, before anything is read, and an
+error names the file and the key.
+
+    name: kin_news                 # how sweeps and pools refer to it
+    task: mt                       # mt | intent
+    format: tsv                    # lines | jsonl | tsv | csv | conll | hf
+    path: kin_news/{split}.tsv     # relative to this file; `{data}/...` is under ICL_DATA_DIR;
+                                   # {split} and language fields ({flores}, {code}, {iso1}, {massive} ...)
+    splits: [train, test]
+    languages: [eng, kin]          # the source and target column's languages (intent: [language])
+    columns: {source: en, target: rw, id: id}
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from icl.errors import ConfigError, DataError
+from icl.validate import load_yaml
+
+FORMATS = ("lines", "jsonl", "tsv", "csv", "conll", "hf")
+"""`lines`: one file per language, one item per line, files line-aligned (FLORES, NTREX).
+`jsonl`/`tsv`/`csv`: one record per line/row, fields named by `columns`. `conll`: xSID-style blocks
+with `# text = ...` / `# intent = ...` comments (`:` also accepted). `hf`: anything
+`datasets.load_dataset` reads (a hub id for users with a hub, or a local builder such as json/csv)."""
+
+ROLES: dict[str, dict[str, str | None]] = {
+    "mt": {"source": "source", "target": "target", "id": None, "source_language": None, "target_language": None},
+    "intent": {"text": "text", "label": "label", "id": None, "group": None, "language": None},
+}
+"""task -> column role -> default column name (None: optional, absent unless declared)."""
+
+CONLL_DEFAULTS = {"text": "text", "label": "intent", "id": "id"}
+"""CoNLL comment keys read for each role unless `columns` says otherwise."""
+
+_KEYS = {"name", "task", "format", "path", "paths", "splits", "split_column", "test_split", "demo_split",
+         "columns", "languages", "header", "id_prefix", "origin", "hf", "aliases", "description", "licence",
+         "source"}
+_FIXED_PLACEHOLDERS = {"split", "data"}
+LANGUAGE_FIELDS = ("code", "iso3", "iso1", "flores", "ntrex", "massive", "gatitos", "muse", "unimorph")
+"""Language fields a path may name, e.g. `{flores}` -> `swh_Latn`."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One declared data set: where its files are and how to read them."""
+
+    name: str
+    """How sweeps (`datasets: [...]`) and pools refer to it."""
+    task: str
+    """`mt` (parallel text) or `intent` (text classification)."""
+    format: str
+    """One of FORMATS."""
+    path: str
+    """File pattern (see `file`); '' for `hf`."""
+    paths: tuple[tuple[str, str], ...]
+    """Per-language patterns that replace `path` (NTREX's English source file is named apart)."""
+    splits: tuple[str, ...]
+    """Split names."""
+    split_column: str | None
+    """Column whose value names each record's split, when all splits share one file (MASSIVE)."""
+    test_split: str
+    """The split a run scores."""
+    demo_split: str | None
+    """The split a pool naming this data set draws from; None: only `heldout:N` or other sets."""
+    columns: tuple[tuple[str, str], ...]
+    """role -> column (or CoNLL comment key), defaults filled in."""
+    languages: tuple[str, ...]
+    """Fixed languages (MT: source column, target column; intent: one) as written; () when the path
+    or a language column says."""
+    header: bool
+    """TSV/CSV: whether the first row names the columns (else columns are 0-based indices)."""
+    id_prefix: str
+    """Item ids are `<id_prefix>:<id column or row index>`."""
+    origin: str
+    """`Example.origin`, with `{split}` filled in."""
+    hf_json: str
+    """`datasets.load_dataset` keyword arguments (JSON, so the spec stays hashable)."""
+    aliases: tuple[str, ...]
+    """Other names pools may use (`ntrex` for ntrex128)."""
+    description: str
+    licence: str
+    source: str
+    where: str
+    """The file (and key) this was declared in, for error messages."""
+    base: str
+    """Folder that relative paths resolve against (the declaring file's)."""
+
+    @property
+    def parallel(self) -> bool:
+        """Items are sentence pairs in two languages (MT), not labelled text in one."""
+        return self.task == "mt"
+
+    @property
+    def column_map(self) -> dict[str, str]:
+        return dict(self.columns)
+
+    @property
+    def hf(self) -> dict[str, Any]:
+        return json.loads(self.hf_json)
+
+    @property
+    def placeholders(self) -> set[str]:
+        """Language fields the file patterns (or `hf` arguments) name; empty: one source for every language."""
+        patterns = [self.path, *(p for _, p in self.paths), *_strings(self.hf)]
+        return set().union(*(_fields(p) for p in patterns))
+
+    def file(self, split: str, lang: Any = None) -> Path:
+        """The file holding `split` (for `lang`, an icl.languages.Language, where the path names one)."""
+        from icl.config import data_dir
+
+        pattern = dict(self.paths).get(lang.code, self.path) if lang is not None else self.path
+        values: dict[str, str] = {"split": split}
+        if "{data}" in pattern:
+            values["data"] = str(data_dir())
+        for name in _fields(pattern):
+            if lang is None:
+                raise DataError(f"{self.where}: path: {pattern!r} names a language field ({{{name}}}); "
+                                "a language is needed to find the file")
+            value = getattr(lang, name, None)
+            if not value:
+                raise DataError(f"{self.where}: path: {lang.name} ({lang.code}) has no {name} code, so "
+                                f"{self.name} has no file for it")
+            values[name] = value
+        path = Path(pattern.format(**values)).expanduser()
+        return path if path.is_absolute() else Path(self.base) / path
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside nested `hf` arguments (where placeholders may stand)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _fields(pattern: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(pattern) if f} - _FIXED_PLACEHOLDERS
+
+
+def _fail(where: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{where}: {key}: {message}")
+
+
+def _str(raw: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise _fail(where, key, f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _str_list(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(where, key, f"expected a list of names, got {value!r}")
+    return tuple(value)
+
+
+def parse_declaration(raw: Any, where: str, base: Path, name: str | None = None) -> DatasetSpec:
+    """Check one declaration and build its DatasetSpec; every problem names `where` and the key."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of data set keys, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise _fail(where, unknown[0], f"unknown key (known: {', '.join(sorted(_KEYS))})")
+    name = name or _str(raw, "name", where)
+    if "name" in raw and raw["name"] != name:
+        raise _fail(where, "name", f"{raw['name']!r} differs from the key it is declared under ({name!r})")
+    task = _str(raw, "task", where)
+    if task not in ROLES:
+        raise _fail(where, "task", f"{task!r} is not one of {', '.join(ROLES)}")
+    fmt = _str(raw, "format", where)
+    if fmt not in FORMATS:
+        raise _fail(where, "format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "lines" and task != "mt":
+        raise _fail(where, "format", "`lines` holds parallel text (task mt); use jsonl/tsv/csv/conll for labels")
+    path = "" if fmt == "hf" else _str(raw, "path", where)
+    hf = raw.get("hf", {})
+    if fmt == "hf" and (not isinstance(hf, Mapping) or "path" not in hf):
+        raise _fail(where, "hf", "format hf needs `hf: {path: <hub id or builder>, ...}` (load_dataset arguments)")
+    if fmt != "hf" and "hf" in raw:
+        raise _fail(where, "hf", "only for format hf")
+    paths = raw.get("paths", {})
+    if not isinstance(paths, Mapping) or not all(isinstance(v, str) for v in paths.values()):
+        raise _fail(where, "paths", "expected a mapping of language code -> file pattern")
+    splits = _str_list(raw, "splits", where)
+    if not splits:
+        raise _fail(where, "splits", "expected a non-empty list of split names")
+    test_split = raw.get("test_split", "test" if "test" in splits else splits[0] if len(splits) == 1 else None)
+    if test_split not in splits:
+        raise _fail(where, "test_split", f"{test_split!r} is not one of the splits ({', '.join(splits)})")
+    demo_split = raw.get("demo_split", "train" if "train" in splits and test_split != "train" else None)
+    if demo_split is not None and demo_split not in splits:
+        raise _fail(where, "demo_split", f"{demo_split!r} is not one of the splits ({', '.join(splits)})")
+    split_column = raw.get("split_column")
+    if split_column is not None and (fmt in ("lines", "conll") or not isinstance(split_column, str)):
+        raise _fail(where, "split_column", "a column name, for jsonl/tsv/csv/hf records")
+    if split_column is None and fmt not in ("hf",) and len(splits) > 1 and "{split}" not in path:
+        raise _fail(where, "path", f"{len(splits)} splits need `{{split}}` in the path or a split_column")
+    columns = _columns(raw.get("columns", {}), task, fmt, where)
+    languages = _str_list(raw, "languages", where)
+    want = 2 if task == "mt" else 1
+    if languages and len(languages) != want:
+        raise _fail(where, "languages", f"task {task} names {want} language(s) (got {len(languages)})")
+    header = raw.get("header", True)
+    if not isinstance(header, bool):
+        raise _fail(where, "header", f"expected true or false, got {header!r}")
+    for key in ("description", "licence", "source", "id_prefix", "origin"):
+        if key in raw and not isinstance(raw[key], str):
+            raise _fail(where, key, "expected a string")
+    spec = DatasetSpec(
+        name=name, task=task, format=fmt, path=path, paths=tuple(sorted((str(k), v) for k, v in paths.items())),
+        splits=splits, split_column=split_column, test_split=test_split, demo_split=demo_split,
+        columns=tuple(sorted(columns.items())), languages=languages, header=header,
+        id_prefix=raw.get("id_prefix", name), origin=raw.get("origin", "{name}-{split}").replace("{name}", name),
+        hf_json=json.dumps(dict(hf), sort_keys=True), aliases=_str_list(raw, "aliases", where),
+        description=raw.get("description", ""), licence=raw.get("licence", ""), source=raw.get("source", ""),
+        where=where, base=str(base),
+    )
+    unknown_fields = spec.placeholders - set(LANGUAGE_FIELDS)
+    if unknown_fields:
+        raise _fail(where, "path", f"unknown placeholder {{{min(unknown_fields)}}} (known: split, data, "
+                                   f"{', '.join(LANGUAGE_FIELDS)})")
+    if fmt != "lines" and not spec.placeholders and not languages and not _language_columns(spec):
+        raise _fail(where, "languages", "say which language the data is in: `languages:`, a language "
+                                        "placeholder in the path, or a language column")
+    if fmt == "lines" and not spec.placeholders:
+        raise _fail(where, "path", "format lines needs one file per language: name a language field, e.g. {flores}")
+    return spec
+
+
+def _language_columns(spec: DatasetSpec) -> list[str]:
+    return [r for r in ("language", "source_language", "target_language") if r in spec.column_map]
+
+
+def _columns(raw: Any, task: str, fmt: str, where: str) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise _fail(where, "columns", "expected a mapping of role -> column name")
+    roles = ROLES[task]
+    for role, column in raw.items():
+        if role not in roles:
+            raise _fail(where, f"columns.{role}", f"not a role of task {task} (roles: {', '.join(roles)})")
+        if not isinstance(column, str | int) or isinstance(column, bool):
+            raise _fail(where, f"columns.{role}", f"expected a column name or index, got {column!r}")
+    if fmt == "lines":
+        if raw:
+            raise _fail(where, "columns", "format lines has no columns (one sentence a line)")
+        return {}
+    defaults = {r: CONLL_DEFAULTS.get(r, c) if fmt == "conll" and r in ("text", "label") else c
+                for r, c in roles.items()}
+    merged = {r: c for r, c in defaults.items() if c is not None}
+    merged.update({r: str(c) for r, c in raw.items()})
+    return merged
+
+
+def load_declarations(path: Path) -> list[DatasetSpec]:
+    """A YAML file declaring one data set (a mapping with `name`) or several (`datasets: {name: ...}`)."""
+    raw = load_yaml(path, "data set declaration")
+    if isinstance(raw, Mapping) and set(raw) == {"datasets"}:
+        items = raw["datasets"]
+        if not isinstance(items, Mapping):
+            raise ConfigError(f"{path}: datasets: expected a mapping of name -> declaration")
+        return [parse_declaration(v, f"{path}: datasets.{k}", path.parent, str(k)) for k, v in items.items()]
+    return [parse_declaration(raw, str(path), path.parent)]
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The data sets a sweep can use: the shipped ones plus those it declares (a later name wins
+    over a shipped one only if declared explicitly)."""
+
+    specs: tuple[DatasetSpec, ...]
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.specs]
+
+    def find(self, name: str) -> DatasetSpec | None:
+        """By name or alias; None when unknown."""
+        for spec in reversed(self.specs):
+            if name == spec.name or name in spec.aliases:
+                return spec
+        return None
+
+    def get(self, name: str, key: str = "dataset") -> DatasetSpec:
+        found = self.find(name)
+        if found is None:
+            raise ConfigError(f"{key}: unknown data set {name!r} (declared: {', '.join(self.names())})")
+        return found
+
+    def with_declared(self, specs: list[DatasetSpec]) -> Registry:
+        return Registry(self.specs + tuple(specs))
+
+
+@cache
+def builtin_registry() -> Registry:
+    """FLORES-200, NTREX-128 and MASSIVE, declared in icl/resources/datasets/ (package data)."""
+    folder = files("icl.resources").joinpath("datasets")
+    specs: list[DatasetSpec] = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".yaml"):
+            specs.extend(load_declarations(Path(str(entry))))
+    return Registry(tuple(specs))

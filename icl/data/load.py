@@ -1,0 +1,232 @@
+"""Declared data sets -> Examples: a split for a language (pair), a run's test items and demo pool,
+and a classification set's label inventory.
+
+Everything is cached on the declaration and the data folder, so a sweep reads each file once and
+pointing ICL_DATA_DIR elsewhere in the same process reads the other files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from icl.config import data_dir
+from icl.data.declaration import DatasetSpec, Registry, builtin_registry
+from icl.data.example import Example, LabelSet
+from icl.data.readers import Record, read_lines, read_records
+from icl.errors import ConfigError, DataError
+from icl.languages import Language, get_language
+from icl.spec import Pool, RunSpec
+
+
+def load_examples(spec: DatasetSpec, split: str, src: str, tgt: str | None = None) -> list[Example]:
+    """One split as Examples. MT: (src, tgt) pairs, read either way round from a file that stores the
+    other direction. Classification: `src`'s items (`tgt` ignored)."""
+    if split not in spec.splits:
+        raise ConfigError(f"{spec.where}: splits: {spec.name} has no split {split!r} (splits: {', '.join(spec.splits)})")
+    s = get_language(src).code
+    t = get_language(tgt).code if tgt is not None and spec.parallel else s
+    return list(_load(spec, split, s, t, data_dir()))
+
+
+@cache
+def _load(spec: DatasetSpec, split: str, src: str, tgt: str, root: Path) -> tuple[Example, ...]:
+    del root  # part of the cache key only: file paths below are resolved against it
+    origin = spec.origin.replace("{split}", split)
+    if spec.format == "lines":
+        s_lang, t_lang = get_language(src), get_language(tgt)
+        src_path, tgt_path = spec.file(split, s_lang), spec.file(split, t_lang)
+        src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
+        if len(src_lines) != len(tgt_lines):
+            raise DataError(f"{tgt_path}: {len(tgt_lines)} lines, but {src_path} has {len(src_lines)}")
+        return tuple(Example(f"{spec.id_prefix}:{i}", a, b, src, tgt, origin)
+                     for i, (a, b) in enumerate(zip(src_lines, tgt_lines, strict=True)))
+    records = _records(spec, split, get_language(src) if spec.placeholders else None)
+    if spec.parallel:
+        return tuple(_pairs(spec, records, src, tgt, origin))
+    found = tuple(Example(_id(spec, r), r.values["text"], r.values["label"], src, src, origin, r.values.get("group"))
+                  for r in records if _language_of(spec, r, "language", src) == src)
+    if not found:
+        langs = sorted({_language_of(spec, r, "language", src) for r in records})
+        raise DataError(f"{spec.where}: {spec.name} has no {src} items in split {split!r} (it has {', '.join(langs)})")
+    return found
+
+
+def _records(spec: DatasetSpec, split: str, lang: Language | None) -> tuple[Record, ...]:
+    path = spec.file(split, lang) if spec.format != "hf" else None
+    values = {"split": split, "data": str(data_dir())}
+    if lang is not None:
+        values.update({f: str(getattr(lang, f, "") or "") for f in spec.placeholders})
+    return read_records(spec, split, path, values)
+
+
+def _id(spec: DatasetSpec, record: Record) -> str:
+    return f"{spec.id_prefix}:{record.values.get('id', record.index)}"
+
+
+def _language_of(spec: DatasetSpec, record: Record, role: str, default: str) -> str:
+    """A record's language for `role`: its language column, else the declared or requested one."""
+    if role in record.values:
+        return _code(record.values[role], spec, role)
+    fixed = {"source_language": 0, "target_language": 1, "language": 0}[role]
+    return get_language(spec.languages[fixed], key=f"{spec.where}: languages").code if spec.languages else default
+
+
+@cache
+def _code(value: str, spec: DatasetSpec, role: str) -> str:
+    return get_language(value, key=f"{spec.where}: column {dict(spec.columns)[role]!r} ({role})").code
+
+
+def _pairs(spec: DatasetSpec, records: tuple[Record, ...], src: str, tgt: str, origin: str) -> list[Example]:
+    out = []
+    stored = set()
+    for r in records:
+        a = _language_of(spec, r, "source_language", src)
+        b = _language_of(spec, r, "target_language", tgt)
+        stored.add(f"{a}-{b}")
+        if (a, b) == (src, tgt):
+            out.append(Example(_id(spec, r), r.values["source"], r.values["target"], src, tgt, origin))
+        elif (a, b) == (tgt, src):
+            out.append(Example(_id(spec, r), r.values["target"], r.values["source"], src, tgt, origin))
+    if not out:
+        raise DataError(f"{spec.where}: {spec.name} has no {src}-{tgt} pairs (it holds {', '.join(sorted(stored))})")
+    return out
+
+
+def load_text(dataset: str | DatasetSpec, lang: str, split: str | None = None) -> list[Example]:
+    """One language's text of a data set, unlabelled (`target` empty): NTREX-128's English side, say.
+
+    For `lines` data sets it reads only that language's file, so it works for a language no pair is
+    asked of. Default split: the test split (for NTREX, its only one).
+    """
+    spec = builtin_registry().get(dataset) if isinstance(dataset, str) else dataset
+    split = split or spec.test_split
+    language = get_language(lang)
+    if spec.format == "lines":
+        path = spec.file(split, language)
+        origin = spec.origin.replace("{split}", split)
+        return [Example(f"{spec.id_prefix}:{i}", s, "", language.code, language.code, origin)
+                for i, s in enumerate(read_lines(path))]
+    if spec.parallel:
+        raise ConfigError(f"{spec.where}: load_text reads one side of `lines` data sets only")
+    return [Example(ex.id, ex.source, "", ex.src_lang, ex.tgt_lang, ex.origin)
+            for ex in load_examples(spec, split, language.code)]
+
+
+def label_set(spec: DatasetSpec, lang: str) -> LabelSet:
+    """A classification set's labels in one language: every split (train ∪ test ∪ ...), sorted.
+
+    A test label that no other split has is a DataError: demonstrations could never show it, and a
+    typo in a label column usually looks exactly like that.
+    """
+    code = get_language(lang).code
+    return _label_set(spec, code, data_dir())
+
+
+@cache
+def _label_set(spec: DatasetSpec, lang: str, root: Path) -> LabelSet:
+    del root  # cache key only
+    if spec.parallel:
+        raise ConfigError(f"{spec.where}: task: {spec.name} is a {spec.task} data set; it has no labels")
+    by_split = {split: load_examples(spec, split, lang) for split in spec.splits}
+    groups: dict[str, str] = {}
+    for examples in by_split.values():
+        for ex in examples:
+            groups.setdefault(ex.target, ex.scenario or "")
+    others = {ex.target for split, exs in by_split.items() if split != spec.test_split for ex in exs}
+    if others:
+        unseen = sorted({ex.target for ex in by_split[spec.test_split]} - others)
+        if unseen:
+            where = spec.file(spec.test_split, get_language(lang)) if spec.format != "hf" else spec.where
+            raise DataError(f"{where}: labels {', '.join(map(repr, unseen[:5]))}{' ...' if len(unseen) > 5 else ''} "
+                            f"of split {spec.test_split!r} are in no other split ({spec.where}: splits)")
+    has_groups = any(groups.values())
+    return LabelSet(tuple(sorted(groups)), groups if has_groups else {})
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What one run reads: the items it scores, the pool its demonstrations come from, and labels."""
+
+    test: tuple[Example, ...]
+    """Scored items, in data order (the first `limit`)."""
+    pool: tuple[Example, ...]
+    """Demonstration candidates (never the scored items of a held-out pool)."""
+    pool_source: str
+    """`<data set>/<split>[:<language>]` or `<data set>/<split>[:N]` (held out): where the pool is from."""
+    labels: LabelSet | None
+    """The data set's label inventory (classification); None for MT."""
+
+
+def resolve_pool(pool: Pool, dataset: DatasetSpec, registry: Registry, key: str = "pools") -> tuple[DatasetSpec, str]:
+    """The data set and split a pool spelling names, for a run scoring `dataset`."""
+    if pool.heldout:
+        return dataset, dataset.test_split
+    name, _, split = pool.name.partition("/")
+    if not split and name in dataset.splits:
+        return dataset, name
+    other = registry.find(name)
+    if other is None:
+        raise ConfigError(f"{key}: {pool.text!r} is neither a split of {dataset.name} ({', '.join(dataset.splits)}) "
+                          f"nor a data set ({', '.join(registry.names())}), nor heldout:N")
+    if other.task != dataset.task:
+        raise ConfigError(f"{key}: {pool.text!r} is a {other.task} data set; {dataset.name} is {dataset.task}")
+    split = split or other.demo_split or ""
+    if split not in other.splits:
+        raise ConfigError(f"{key}: {pool.text!r}: {other.name} has no split {split!r} for demonstrations "
+                          f"(splits: {', '.join(other.splits)}; set its demo_split or write {other.name}/<split>)")
+    return other, split
+
+
+def load_run(spec: RunSpec, registry: Registry) -> RunData:
+    """The scored items and the demonstration pool of a run (a held-out pool is never scored)."""
+    dataset = registry.get(spec.dataset)
+    if dataset.task != spec.task:
+        raise ConfigError(f"dataset: {dataset.name} is a {dataset.task} data set, not {spec.task}")
+    test = load_examples(dataset, dataset.test_split, spec.src, spec.tgt)
+    pool_ds, split = resolve_pool(spec.pool, dataset, registry)
+    if spec.pool.heldout:
+        if spec.pool.heldout >= len(test):
+            raise ConfigError(f"pools: {spec.pool.text!r} holds out {spec.pool.heldout} of {dataset.name}'s "
+                              f"{len(test)} {dataset.test_split} items, leaving none to score")
+        pool, test = test[: spec.pool.heldout], test[spec.pool.heldout:]
+        source = f"{dataset.name}/{split}[:{spec.pool.heldout}]"
+    else:
+        src = get_language(spec.pool.language, key="pools").code if spec.pool.language else spec.src
+        tgt = spec.tgt if spec.pool.language is None or dataset.parallel else src
+        pool = load_examples(pool_ds, split, src, tgt)
+        source = f"{pool_ds.name}/{split}" + (f":{src}" if spec.pool.language else "")
+    if spec.limit is not None:
+        test = test[: spec.limit]
+    labels = None if dataset.parallel else label_set(dataset, spec.src)
+    return RunData(tuple(test), tuple(pool), source, labels)
+
+
+def load_flores(src: str, tgt: str) -> list[Example]:
+    """FLORES-200 devtest as aligned pairs (1,012), for any two languages the files have."""
+    flores = builtin_registry().get("flores200")
+    return load_examples(flores, flores.test_split, src, tgt)
+
+
+def load_ntrex(src: str, tgt: str) -> list[Example]:
+    """NTREX-128 as aligned pairs (1,997); the default MT demonstration pool."""
+    ntrex = builtin_registry().get("ntrex128")
+    return load_examples(ntrex, ntrex.test_split, src, tgt)
+
+
+def load_massive(lang: str, partition: str | None = None) -> list[Example]:
+    """MASSIVE 1.1 utterances of one locale (16,521 in all), one partition or all (train, dev, test)."""
+    massive = builtin_registry().get("massive")
+    if partition is not None and partition not in massive.splits:
+        raise DataError(f"MASSIVE partition {partition!r}: expected one of {', '.join(massive.splits)}")
+    return [ex for p in ([partition] if partition else massive.splits) for ex in load_examples(massive, p, lang)]
+
+
+def has_file(dataset: str, lang: Language) -> bool:
+    """Whether a shipped data set's test file for a language is in the data folder (`icl langs`)."""
+    spec = builtin_registry().get(dataset)
+    try:
+        return spec.file(spec.test_split, lang).is_file()
+    except DataError:
+        return False

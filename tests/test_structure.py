@@ -1,0 +1,131 @@
+"""The package's shape: no import cycles, modules small enough to read, and a wheel that works alone."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "icl"
+MAX_LINES = 350
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every icl module a file imports, at the top or inside a function (lazy imports count: a
+    cycle through them is still a cycle in the design). `if TYPE_CHECKING:` blocks do not count."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            node.body = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name.startswith("icl"):
+                found.add(name)
+    found.discard(_module_name(path))
+    return found
+
+
+def test_no_import_cycles() -> None:
+    modules = _modules()
+    graph = {name: _imports(path, modules) for name, path in modules.items()}
+    # A package's __init__ re-exporting its own submodules is not a dependency between steps.
+    graph = {m: {d for d in deps if not d.startswith(m + ".")} for m, deps in graph.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                cycle = stack[stack.index(dep):] + [dep]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if dep not in state:
+                visit(dep)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+
+
+def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
+    """Dependency order is whatever each module's own imports say: each one must import by itself."""
+    names = sorted(m for m in _modules() if not m.endswith("__main__"))
+    code = ("import importlib, sys\nfailed = []\n"
+            f"for name in {names!r}:\n"
+            "    for m in [m for m in sys.modules if m == 'icl' or m.startswith('icl.')]:\n"
+            "        del sys.modules[m]\n"
+            "    try:\n        importlib.import_module(name)\n"
+            "    except ImportError as exc:\n        failed.append(f'{name}: {exc}')\n"
+            "print('\\n'.join(failed))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == ""
+
+
+def test_modules_are_small_enough_to_read() -> None:
+    long = {name: n for name, path in _modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_pyproject_lists_every_package() -> None:
+    """setuptools cannot find the mapped data packages, so pyproject.toml lists packages by hand."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = {_module_name(p.parent / "__init__.py") for p in PACKAGE.rglob("__init__.py")}
+    assert found | {"icl._prompts", "icl._lexicons"} == listed
+    assert config["package-dir"] == {"icl._prompts": "prompts", "icl._lexicons": "lexicons"}
+
+
+def test_wheel_installs_and_renders_a_template(tmp_path: Path) -> None:
+    """A wheel carries the templates, the lexicon catalogue, the language table and the data set
+    declarations: installed into a fresh venv (its dependencies reused from this environment, no
+    network), it renders a real prompt from the data folder without the checkout."""
+    wheel_dir = tmp_path / "wheel"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(wheel_dir), str(REPO)], check=True, capture_output=True, text=True)
+    wheel = next(wheel_dir.glob("icl-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    site = subprocess.run([sys.executable, "-c", "import site; print(site.getsitepackages()[0])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    py = venv / "bin" / "python"
+    venv_site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    Path(venv_site, "reuse-deps.pth").write_text(site + "\n", encoding="utf-8")
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICL_")}
+    env["ICL_DATA_DIR"] = str(REPO.parent / "shared" / "data") if not os.environ.get("ICL_DATA_DIR") \
+        else os.environ["ICL_DATA_DIR"]
+    code = ("import icl, sys\n"
+            "assert 'site-packages' in icl.__file__, icl.__file__\n"
+            "sys.argv = ['icl', 'prompts', 'render', 'mt/plain', '--lang', 'yor', '--shots', '1']\n"
+            "from icl.cli import main\nmain()\n")
+    done = subprocess.run([str(py), "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("English: ") and "Yoruba:" in done.stdout
