@@ -9,7 +9,9 @@ the greedy outputs are compared on the items both produced.
 
 The sweep is English->{French, Swahili} at each shot count. lm-eval gets its best set-up for it: one
 task per (language, shots) with `num_fewshot` in the task YAML, all in one invocation (one engine start),
-rather than one `--num_fewshot` invocation per shot count. Target (issue 4): icl at least 2x faster.
+rather than one `--num_fewshot` invocation per shot count. Target: icl at least 2x faster. icl's time is
+printed phase by phase (interpreter start and imports, sweep load, data load, prompt build, engine
+start, generation, scoring, writing results, exit) from the timings.json each run writes.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ def main() -> None:
     model_args = (f"pretrained={default_model_dir()},dtype=float32,enforce_eager=True,max_model_len=4096,"
                   "enable_prefix_caching=True,block_size=32,disable_hybrid_kv_cache_manager=True,seed=0,add_bos_token=True")
     t_lm, t_icl = [], []
+    icl_phases: list[dict[str, float]] = []
     for r in range(args.repeats):
         out = tmp / f"lm-{r}"
         start = time.perf_counter()
@@ -137,6 +140,11 @@ def main() -> None:
         run_or_explain([sys.executable, "-m", "icl.cli", "run", str(sweep), "--results", str(tmp / f"icl-{r}")],
                        dict(env, ICL_CACHE_DIR=str(tmp / f"cache-{r}")))
         t_icl.append(time.perf_counter() - start)
+        timings = json.loads((tmp / f"icl-{r}" / "lmeval-twin" / "timings.json").read_text(encoding="utf-8"))
+        phases = dict(timings["phases"])
+        # What icl's own clocks cannot see: after the last timer, until the process has exited.
+        phases["exit"] = t_icl[-1] - (timings["process_seconds"] or sum(phases.values()))
+        icl_phases.append(phases)
 
     # Same outputs? Compare greedy generations item by item (first line, as both score it).
     same = total = 0
@@ -158,6 +166,11 @@ def main() -> None:
     print(f"lm-eval (vllm)  median {med(t_lm):7.1f} s   {[round(t, 1) for t in t_lm]}")
     print(f"icl (vllm)      median {med(t_icl):7.1f} s   {[round(t, 1) for t in t_icl]}")
     print(f"  speed-up icl vs lm-eval: {med(t_lm) / med(t_icl):.2f}x   (target >= 2)")
+    print("icl phases (median s over repeats; from results/<sweep>/timings.json):")
+    names = list(dict.fromkeys(n for phases in icl_phases for n in phases))
+    for name in names:
+        values = [phases.get(name, 0.0) for phases in icl_phases]
+        print(f"  {name:<18} {med(values):6.2f}   {[round(v, 2) for v in values]}")
     print(f"  identical first-line outputs: {same}/{total}")
 
 

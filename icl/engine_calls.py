@@ -24,6 +24,7 @@ from icl.errors import EngineError
 from icl.models import model_fingerprint
 from icl.prompts import Prompt
 from icl.spec import ModelSpec
+from icl.timings import Phases
 
 NON_SEMANTIC_ARGS = frozenset({
     "endpoints", "concurrency", "timeout", "retries", "api_key", "tensor_parallel_size", "pipeline_parallel_size",
@@ -72,6 +73,7 @@ class SweepReport:
     scored: int = 0
     cached: int = 0
     engine_calls: int = 0
+    phases: Phases = field(default_factory=Phases)
 
 
 def gen_key(identity: str, prompt: Prompt, params: GenParams) -> str:
@@ -127,14 +129,28 @@ def generate_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, GenPa
                 report.generated += 1
                 advance(progress, task_id)
 
-            began = perf_counter()
-            cold = engine.engine is None
-            started = engine.get()
-            if cold:  # start-up is recorded apart, not counted in the per-prompt time
-                cache.record_throughput(identity, "start", 1, None, perf_counter() - began)
+            started = _started(engine, cache, identity, report)
             began = perf_counter()
             started.generate([requests[k][0] for k in chunk], params, on_result=store)
             cache.record_throughput(identity, "generate", len(chunk), None, perf_counter() - began)
+            report.phases.add("generation", perf_counter() - began)
+
+
+def _started(engine: LazyEngine, cache: CompletionCache, identity: str, report: SweepReport) -> Engine:
+    """The engine, started if need be; start-up is recorded apart from the per-prompt times (in the
+    cache for `icl plan`'s estimates, and as the sweep's "engine start" phase)."""
+    if engine.engine is not None:
+        return engine.get()
+    began = perf_counter()
+    started = engine.get()
+    took = perf_counter() - began
+    cache.record_throughput(identity, "start", 1, None, took)
+    # An engine that times its own start-up (`startup`: phase -> seconds) shows how it divides.
+    split: dict[str, float] = dict(getattr(started, "startup", {}))
+    for name, seconds in split.items():
+        report.phases.add(name, seconds)
+    report.phases.add("engine start", took - sum(split.values()))
+    return started
 
 
 def score_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, str]], results: dict[str, Any],
@@ -152,14 +168,11 @@ def score_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, str]], r
     task_id = progress.add_task(f"score {name}", total=len(groups))
     for start in range(0, len(groups), prompts_per_call):
         chunk = groups[start : start + prompts_per_call]
-        began = perf_counter()
-        cold = engine.engine is None
-        started = engine.get()
-        if cold:
-            cache.record_throughput(identity, "start", 1, None, perf_counter() - began)
+        started = _started(engine, cache, identity, report)
         began = perf_counter()
         scores = started.score([p for p, _ in chunk], [[requests[k][1] for k in keys] for _, keys in chunk])
         cache.record_throughput(identity, "score", len(chunk), None, perf_counter() - began)
+        report.phases.add("rank scoring", perf_counter() - began)
         new = {k: s for (_, keys), row in zip(chunk, scores, strict=True) for k, s in zip(keys, row, strict=True)}
         cache.put_many(new)
         results.update(new)

@@ -17,6 +17,7 @@ from icl.selflabel import Labeler
 from icl.shots import prepare
 from icl.spec import RunSpec
 from icl.tasks import get_task
+from icl.timings import Phases
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,17 @@ class RunItems:
 
 
 def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Callable[..., Any] | None = None,
-                labeler: Labeler | None = None) -> RunItems:
+                labeler: Labeler | None = None, phases: Phases | None = None) -> RunItems:
     """Select demos and render every prompt of a run (deterministic for a given spec). `labeler` lends
-    the run's model to augmentations that need it (`selflabel`)."""
+    the run's model to augmentations that need it (`selflabel`). `phases` times reading the data apart
+    from the rest."""
     task = get_task(spec.task)
     registry = registry or builtin_registry()
-    data = load_run(spec, registry)
+    if phases is None:
+        data = load_run(spec, registry)
+    else:
+        with phases.phase("data load"):
+            data = load_run(spec, registry)
     if augmenter is None and spec.augment != "none":
         from icl.augment import augment as augmenter
     hint_fn = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from rich.console import Console
@@ -41,17 +42,20 @@ from icl.selflabel import Labeler
 from icl.spec import ModelSpec, RunSpec, spec_to_json
 from icl.sweep import Sweep
 from icl.tasks import get_task
+from icl.timings import Phases, process_age
 
 
 def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Console | None = None,
               chunk_size: int = 0, cache_path: Path | None = None,
               augmenter: Callable[..., Any] | None = None,
-              engine_factory: Callable[[ModelSpec], Engine] | None = None) -> SweepReport:
+              engine_factory: Callable[[ModelSpec], Engine] | None = None,
+              phases: Phases | None = None) -> SweepReport:
     """Execute every run of a sweep and write its results and tables.
 
     `chunk_size` 0 sends all of a model's prompts with the same decoding parameters in one engine call
     (completions are cached one by one as they finish, so a large call loses nothing when killed).
     `engine_factory` supplies engines instead of building them (benchmarks reuse one warm engine).
+    `phases` (with what the caller timed before) collects the time of each step into timings.json.
     """
     console = console or Console(file=console_stream())  # the terminal, even while engine logs are captured
     sweep_dir = out_root / sweep.name
@@ -60,17 +64,17 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
         shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
     write_run_list(sweep_dir, [spec.run_id for spec in sweep.runs])
     cache = CompletionCache(cache_path or cache_dir() / "completions.sqlite")
-    report = SweepReport(sweep_dir=sweep_dir)
+    report = SweepReport(sweep_dir=sweep_dir, phases=phases or Phases())
     models = list(dict.fromkeys(spec.model for spec in sweep.runs))
     engines = {model: LazyEngine(model, engine_factory) for model in models}
     try:
         with progress_bar(console) as progress:
             task_id = progress.add_task("prompts", total=len(sweep.runs))
-            built = _build(sweep, sweep_dir, progress, task_id, augmenter, later=False)
+            built = _build(sweep, sweep_dir, progress, task_id, augmenter, report.phases, later=False)
             for model in models:  # one model in memory at a time
                 labeler = CachedLabeler(engines[model], cache, progress, report, chunk_size)
-                built.update(_build(sweep, sweep_dir, progress, task_id, augmenter, later=True, model=model,
-                                    labeler=labeler))
+                built.update(_build(sweep, sweep_dir, progress, task_id, augmenter, report.phases, later=True,
+                                    model=model, labeler=labeler))
                 items = {spec: built[spec] for spec in sweep.runs if spec.model == model}
                 _run_model(engines[model], items, sweep_dir, cache, fresh, progress, chunk_size, report)
                 report.engine_calls += engines[model].calls
@@ -79,16 +83,20 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
         for engine in engines.values():
             engine.close()
         cache.close()
-    write_tables(sweep_dir)
+    with report.phases.phase("writing results"):
+        write_tables(sweep_dir)
     if sweep.gains:
-        from icl.analysis.gains import compute_gains, write_gains
+        with report.phases.phase("gains"):
+            from icl.analysis.gains import compute_gains, write_gains
 
-        write_gains(sweep_dir, compute_gains(sweep_dir, sweep.gains))
+            write_gains(sweep_dir, compute_gains(sweep_dir, sweep.gains))
+    write_json(sweep_dir / "timings.json", report.phases.to_json(process_age()))
     return report
 
 
 def _build(sweep: Sweep, sweep_dir: Path, progress: Progress, task_id: Any, augmenter: Callable[..., Any] | None,
-           later: bool, model: ModelSpec | None = None, labeler: Labeler | None = None) -> dict[RunSpec, RunItems]:
+           phases: Phases, later: bool, model: ModelSpec | None = None,
+           labeler: Labeler | None = None) -> dict[RunSpec, RunItems]:
     """Prompts of the runs that need no model (`later=False`; the data of the others is checked too,
     so a bad input stops the sweep before any model loads), or of one model's runs whose
     demonstrations that model labels itself (`later=True`)."""
@@ -98,14 +106,18 @@ def _build(sweep: Sweep, sweep_dir: Path, progress: Progress, task_id: Any, augm
     for spec in sweep.runs:
         if (spec.augment in NEEDS_MODEL) != later or (model is not None and spec.model != model):
             if not later and spec.augment in NEEDS_MODEL:
-                load_run(spec, sweep.datasets)
+                with phases.phase("data load"):
+                    load_run(spec, sweep.datasets)
             continue
-        built[spec] = build_items(spec, sweep.datasets, augmenter, labeler)
+        began, timed_before = perf_counter(), sum(phases.seconds.values())
+        built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, phases)
         run_dir = sweep_dir / spec.run_id
         run_dir.mkdir(exist_ok=True)
         write_json(run_dir / "spec.json", spec_to_json(spec))
         if built[spec].labels is not None:
             write_labels(run_dir, built[spec].labels)
+        # What the phases inside did not claim (data load; the model's labelling for `selflabel`).
+        phases.add("prompt build", perf_counter() - began - (sum(phases.seconds.values()) - timed_before))
         advance(progress, task_id)
     return built
 
@@ -125,12 +137,13 @@ def _run_model(engine: LazyEngine, items: dict[RunSpec, RunItems], sweep_dir: Pa
                 params = GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
                 gen_requests[gen_key(identity, item.prompt, params)] = (item.prompt, params)
 
-    results: dict[str, Any] = {} if fresh else cache.get_many(list(gen_requests) + list(score_requests))
+    with report.phases.phase("cache lookup"):
+        results: dict[str, Any] = {} if fresh else cache.get_many(list(gen_requests) + list(score_requests))
     report.cached += len(results)
     generate_missing(engine, gen_requests, results, cache, progress, chunk_size, model.name, report)
     score_missing(engine, score_requests, results, cache, progress, model.name, report)
     for spec, run_items in items.items():
-        write_run(sweep_dir / spec.run_id, spec, run_items, identity, results)
+        write_run(sweep_dir / spec.run_id, spec, run_items, identity, results, report.phases)
         report.runs.append(spec.run_id)
 
 
@@ -138,7 +151,8 @@ def _prompt_json(prompt: Prompt) -> Any:
     return prompt.text if prompt.messages is None else [{"role": r, "content": c} for r, c in prompt.messages]
 
 
-def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, results: dict[str, Any]) -> None:
+def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, results: dict[str, Any],
+              phases: Phases | None = None) -> None:
     """predictions.jsonl and metrics.json of one run."""
     task = get_task(spec.task)
     labels = run_items.labels.labels if run_items.labels is not None else ()
@@ -163,5 +177,8 @@ def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, 
             row.update({"stop": list(item.stop), "output": output, "error": got["error"],
                         "prediction": task.predict(output, run_items.labels) if got["error"] is None else None})
         rows.append(row)
-    write_jsonl(run_dir / "predictions.jsonl", rows)
-    write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows)
+    phases = phases or Phases()
+    with phases.phase("writing results"):
+        write_jsonl(run_dir / "predictions.jsonl", rows)
+    with phases.phase("scoring"):
+        write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows)

@@ -177,3 +177,25 @@ def test_the_budget_holds_outside_the_main_thread(slow_templates: Path) -> None:
 def test_templates_within_budget_render(slow_templates: Path) -> None:
     result = render(load_template("mt/fine", root=slow_templates), {})
     assert result.prompt.text is not None and result.prompt.text.endswith("999")
+
+
+def test_a_handler_left_on_a_closed_stream_does_not_break_capture(tmp_path: Path) -> None:
+    """A logger configured while a test runner captured stderr keeps that (later closed) stream; the next
+    engine call must still capture and give the handler back a stream it can write to."""
+    closed = (tmp_path / "gone.txt").open("w", encoding="utf-8")
+    handler = logging.StreamHandler(closed)
+    logger = logging.getLogger("icl-test-closed-stream")
+    logger.addHandler(handler)
+    closed.close()
+    try:
+        sys.stderr, saved = closed, sys.stderr  # the runner's capture stream, as the handler saw it
+        try:
+            log = EngineLog("fake-closed")
+            with log.capture("start"):
+                logger.warning("inside")
+            log.close()
+        finally:
+            sys.stderr = saved
+        assert log.path is not None and "inside" in log.path.read_text(encoding="utf-8")
+    finally:
+        logger.removeHandler(handler)

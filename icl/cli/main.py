@@ -43,9 +43,13 @@ def run(
     from icl.plan import check_run_count, refuse_over_limit
     from icl.runner import run_sweep
     from icl.sweep import load_sweep
+    from icl.timings import Phases, process_age
 
-    check_run_count(sweep_file, yes)  # counted from the lists: a 900,000-run typo is refused at once
-    sweep = load_sweep(sweep_file)
+    phases = Phases()
+    phases.add("start and imports", process_age() or 0.0)
+    with phases.phase("sweep load"):
+        check_run_count(sweep_file, yes)  # counted from the lists: a 900,000-run typo is refused at once
+        sweep = load_sweep(sweep_file)
     if not yes:
         refuse_over_limit(sweep_file, len(sweep.runs))
     typer.echo(f"sweep {sweep.name}: {len(sweep.runs)} runs", err=True)
@@ -56,12 +60,13 @@ def run(
     try:
         # icl's own progress on a stream that engine log capture leaves on the terminal
         report = run_sweep(sweep, results or results_dir(), fresh=fresh, chunk_size=chunk_size,
-                           console=Console(file=console_stream(), stderr=True))
+                           console=Console(file=console_stream(), stderr=True), phases=phases)
     finally:
         if verbose:
             _restore_env(VERBOSE_ENV, previous)
     typer.echo(f"generated {report.generated}, scored {report.scored}, from cache {report.cached}, "
                f"engine calls {report.engine_calls}", err=True)
+    typer.echo(f"time: {report.phases.line()} (timings.json)", err=True)
     for log in opened_logs()[before:]:
         typer.echo(f"engine log: {log}", err=True)
     print_table(report.sweep_dir)

@@ -209,7 +209,7 @@ class _Redirect:
             stdout_like = {id(s): s for s in (self.old_out, sys.__stdout__) if s is not None}
             stderr_like = {id(s): s for s in (self.old_err, sys.__stderr__) if s is not None}
             for handler, stream in _terminal_handlers({**stdout_like, **stderr_like}):
-                handler.setStream(out if id(stream) in stdout_like else err)
+                _set_stream(handler, out if id(stream) in stdout_like else err)
                 self.handlers.append((handler, stream))
             try:
                 for fd in (1, 2):
@@ -235,11 +235,22 @@ class _Redirect:
         sys.stdout, sys.stderr = self.old_out, self.old_err
         self._restore_fds()
         for handler, stream in self.handlers:
-            handler.setStream(stream)
+            _set_stream(handler, stream)
         self.handlers = []
         # Handlers made during the call (vLLM configures its own at import) go where they would have.
         for handler, stream in _terminal_handlers({id(self.out): self.out, id(self.err): self.err}):
-            handler.setStream(self.old_out if stream is self.out else self.old_err)
+            _set_stream(handler, self.old_out if stream is self.out else self.old_err)
+
+
+def _set_stream(handler: logging.StreamHandler[Any], stream: IO[str]) -> None:
+    """Like `setStream`, but a handler whose stream was closed under it (a test runner's capture file,
+    pointed at when the handler was made) is re-pointed instead of failing on the flush."""
+    handler.acquire()
+    try:
+        _flush(handler.stream)
+        handler.stream = stream
+    finally:
+        handler.release()
 
 
 def _flush(stream: Any) -> None:

@@ -12,6 +12,7 @@ ICL_VERBOSE is set (icl.engines.logs); a failure ends in one EngineError line qu
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,10 +55,12 @@ class VllmEngine:
             raise
 
     def _start(self, model: str, engine_args: dict[str, Any]) -> None:
+        began = time.perf_counter()
         try:
             from vllm import LLM
         except ImportError as exc:
             raise EngineError(f"engine vllm: cannot import vllm ({exc}); run the README set-up command") from None
+        imported = time.perf_counter()
         path = resolve_model(model)
         args: dict[str, Any] = {"enable_prefix_caching": True, "seed": 0}
         if _on_cpu():
@@ -70,6 +73,8 @@ class VllmEngine:
         args.setdefault("max_logprobs", 256)  # a trie node of the 60 MASSIVE labels has up to ~20 children
         self.llm = LLM(model=path, **args)
         self.tokenizer = self.llm.get_tokenizer()
+        # start-up seconds by phase, for the sweep's timings.json
+        self.startup = {"engine import": imported - began, "model load": time.perf_counter() - imported}
 
     def _token_ids(self, prompt: Prompt) -> list[int]:
         if prompt.messages is not None:
