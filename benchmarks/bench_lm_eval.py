@@ -90,9 +90,11 @@ def vllm_metadata_shim() -> None:
         (shim / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vllm\nVersion: {installed}\n")
 
 
-def run_or_explain(cmd: list[str], env: dict[str, str]) -> None:
-    """A failed run ends the benchmark with the tail of its output, not a bare exit status."""
+def run_or_explain(cmd: list[str], env: dict[str, str], log: Path) -> None:
+    """A failed run ends the benchmark with the tail of its output, not a bare exit status; the whole
+    output is kept in `log` (lm-eval's timestamps show where its time goes)."""
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:
         sys.exit(f"{cmd[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
 
@@ -134,11 +136,11 @@ def main() -> None:
         start = time.perf_counter()
         run_or_explain([str(LMEVAL), "--model", "vllm", "--model_args", model_args, "--tasks", ",".join(tasks),
                         "--include_path", str(tmp), "--batch_size", "auto", "--output_path", str(out),
-                        "--log_samples"], env)
+                        "--log_samples"], env, tmp / f"lm-{r}.log")
         t_lm.append(time.perf_counter() - start)
         start = time.perf_counter()
         run_or_explain([sys.executable, "-m", "icl.cli", "run", str(sweep), "--results", str(tmp / f"icl-{r}")],
-                       dict(env, ICL_CACHE_DIR=str(tmp / f"cache-{r}")))
+                       dict(env, ICL_CACHE_DIR=str(tmp / f"cache-{r}")), tmp / f"icl-{r}.log")
         t_icl.append(time.perf_counter() - start)
         timings = json.loads((tmp / f"icl-{r}" / "lmeval-twin" / "timings.json").read_text(encoding="utf-8"))
         phases = dict(timings["phases"])
@@ -172,6 +174,7 @@ def main() -> None:
         values = [phases.get(name, 0.0) for phases in icl_phases]
         print(f"  {name:<18} {med(values):6.2f}   {[round(v, 2) for v in values]}")
     print(f"  identical first-line outputs: {same}/{total}")
+    print(f"outputs and logs of both tools: {tmp}")
 
 
 if __name__ == "__main__":

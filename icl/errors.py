@@ -19,6 +19,10 @@ class DataError(IclError):
     """A data file that is missing or malformed; the message names the file (and line)."""
 
 
+class MissingFileError(DataError):
+    """A data file that is not in the data folder (a language a data set has, but not here)."""
+
+
 class TemplateError(IclError):
     """A prompt template that does not parse or render; the message names file:line."""
 

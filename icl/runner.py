@@ -78,7 +78,8 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
                 items = {spec: built[spec] for spec in sweep.runs if spec.model == model}
                 _run_model(engines[model], items, sweep_dir, cache, fresh, progress, chunk_size, report)
                 report.engine_calls += engines[model].calls
-                engines[model].close()
+                with report.phases.phase("engine close"):
+                    engines[model].close()
     finally:
         for engine in engines.values():
             engine.close()

@@ -271,3 +271,36 @@ def test_user_sets_run_end_to_end_on_vllm(user_data: Path, model_dir: Path) -> N
             assert all(r["id"].startswith("yo_news:te") for r in rows)
     again = run_sweep(load_sweep(sweep_file(user_data, USER_SWEEP)), user_data / "results")
     assert again.engine_calls == 0  # a finished user sweep re-runs from the cache like any other
+
+
+def test_readme_long_tail_sweep_builds_every_prompt(tmp_path: Path) -> None:
+    """The Languages section's sweep (six languages spelled as a new user would, NTREX lacking some)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Languages"):readme.index("## Your own data")]
+    (body,) = re.findall(r"```yaml\n# mine\.yaml.*?\n(.*?)```", section, re.DOTALL)
+    (tmp_path / "mine.yaml").write_text(body, encoding="utf-8")
+    sweep = load_sweep(tmp_path / "mine.yaml")
+    assert len(sweep.runs) == 6 * 2 * 3
+    assert len({r.language for r in sweep.runs}) == 6
+    for spec in sweep.runs:
+        items = build_items(spec, sweep.datasets).items
+        assert len(items) == 20 and all(len(i.demos) == spec.shots for i in items)
+
+
+def test_a_pool_without_a_file_for_the_language(tmp_path: Path) -> None:
+    """NTREX-128 here lacks Portuguese: 0-shot runs need no pool; a few-shot run says what to do."""
+    base = """name: por
+models: [{name: m, engine: hf}]
+mt:
+  languages: [por]
+  limit: 3
+  shots: [SHOTS]
+"""
+    (tmp_path / "zero.yaml").write_text(base.replace("SHOTS", "0"), encoding="utf-8")
+    sweep = load_sweep(tmp_path / "zero.yaml")
+    assert all(len(build_items(spec, sweep.datasets).items) == 3 for spec in sweep.runs)
+    (tmp_path / "few.yaml").write_text(base.replace("SHOTS", "1"), encoding="utf-8")
+    sweep = load_sweep(tmp_path / "few.yaml")
+    with pytest.raises(ConfigError, match=r"^pools: 'ntrex' has no eng-por data .*newstest2019-ref\.por\.txt.*"
+                                          r"icl langs --has ntrex.*heldout:N"):
+        build_items(sweep.runs[0], sweep.datasets)

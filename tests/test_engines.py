@@ -150,6 +150,25 @@ def test_vllm_sweep_matches_transformers(tmp_path: Path, hf_results: dict) -> No
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "tiny (4 runs)" in proc.stdout
     _compare(_runs(tmp_path / "r" / "tiny"), hf_results["runs"], tol=0.05)
+    # where the time went, phase by phase (the benchmark against lm-eval prints these)
+    phases = json.loads((tmp_path / "r" / "tiny" / "timings.json").read_text(encoding="utf-8"))["phases"]
+    assert {"start and imports", "engine import", "model load", "generation", "engine close"} <= set(phases)
+    assert "time: " in proc.stderr and "model load" in proc.stderr
+
+
+@pytest.mark.vllm
+def test_the_offline_engine_starts_without_the_tokenizer_pool() -> None:
+    """The start-up cut documented in icl.engines.vllm_engine needs this hook of the pinned vLLM; if an
+    upgrade removes it, this says so (the engine still starts, only slower)."""
+    from vllm.renderers import hf as renderer
+
+    from icl.engines.vllm_engine import _offline_tokenizer
+
+    original = renderer.maybe_make_thread_pool
+    tokenizer = object()
+    with _offline_tokenizer():
+        assert renderer.maybe_make_thread_pool(tokenizer, 2) is tokenizer
+    assert renderer.maybe_make_thread_pool is original
 
 
 def _free_port() -> int:

@@ -5,6 +5,7 @@ the cheap commands start fast."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -253,7 +254,22 @@ def langs(
 
 
 def main() -> None:
-    app()
+    """The `icl` command. A command that loaded torch (an engine, an encoder) ends without the
+    interpreter's teardown of torch and vLLM, about 2 s here: by then results, the completion cache
+    and the engine logs are written and closed, so there is nothing left for it to do."""
+    code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code
+    if "torch" not in sys.modules:
+        raise SystemExit(code)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 if __name__ == "__main__":

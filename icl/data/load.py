@@ -15,9 +15,9 @@ from icl.config import data_dir
 from icl.data.declaration import DatasetSpec, Registry, builtin_registry
 from icl.data.example import Example, LabelSet
 from icl.data.readers import Record, read_lines, read_records
-from icl.errors import ConfigError, DataError
+from icl.errors import ConfigError, DataError, MissingFileError
 from icl.languages import Language, get_language
-from icl.spec import Pool, RunSpec
+from icl.spec import Pool, RunSpec, pair_label
 
 
 def load_examples(spec: DatasetSpec, split: str, src: str, tgt: str | None = None) -> list[Example]:
@@ -195,8 +195,17 @@ def load_run(spec: RunSpec, registry: Registry) -> RunData:
     else:
         src = get_language(spec.pool.language, key="pools").code if spec.pool.language else spec.src
         tgt = spec.tgt if spec.pool.language is None or dataset.parallel else src
-        pool = load_examples(pool_ds, split, src, tgt)
         source = f"{pool_ds.name}/{split}" + (f":{src}" if spec.pool.language else "")
+        try:
+            pool = load_examples(pool_ds, split, src, tgt)
+        except MissingFileError as exc:
+            if spec.shots:
+                kind = pool_ds.name.rstrip("0123456789")
+                listed = f"`icl langs --has {kind}` lists what is here; " if kind in ("ntrex", "flores", "massive") else ""
+                raise ConfigError(f"pools: {spec.pool.text!r} has no {pair_label(src, tgt)} data in this data folder "
+                                  f"({exc}); {listed}for this language use pools: [\"heldout:N\"] (demos from the "
+                                  f"first N test items, which are then not scored)") from None
+            pool, source = [], f"{source} (not here; 0-shot, unused)"
     if spec.limit is not None:
         test = test[: spec.limit]
     labels = None if dataset.parallel else label_set(dataset, spec.src)

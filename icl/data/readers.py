@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.data.declaration import DatasetSpec
-from icl.errors import DataError
+from icl.errors import DataError, MissingFileError
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Record:
 def read_lines(path: Path) -> tuple[str, ...]:
     """One sentence a line, exactly as in the file (trailing newline stripped, nothing else)."""
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise MissingFileError(f"{path}: file not found")
     with path.open(encoding="utf-8") as fh:
         return tuple(line.rstrip("\n").rstrip("\r") for line in fh)
 
@@ -214,5 +214,5 @@ def read_records(spec: DatasetSpec, split: str, path: Path | None, values: Mappi
 @cache
 def _file_rows(spec: DatasetSpec, path: Path) -> list[tuple[int, dict[str, str]]]:
     if not path.is_file():
-        raise DataError(f"{path}: file not found (data set {spec.name}, {spec.where}: path)")
+        raise MissingFileError(f"{path}: file not found (data set {spec.name}, {spec.where}: path)")
     return READERS[spec.format](path, spec)

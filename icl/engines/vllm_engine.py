@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from icl.engines import Completion, GenParams, LabelTrie, split_continuation
@@ -40,6 +42,33 @@ def _on_cpu() -> bool:
     except ImportError:
         return True
     return not torch.cuda.is_available()
+
+
+@contextmanager
+def _offline_tokenizer() -> Iterator[None]:
+    """Build the offline `LLM` without the renderer's pool of deep-copied tokenizers.
+
+    vLLM wraps its tokenizer in a pool of deep copies (at least two) for the async server path, where
+    several threads tokenise at once; deep-copying Gemma 3's 262k-token tokenizer takes ~8 s of a
+    ~17 s start on this machine. The offline `LLM` renders synchronously in the calling thread and
+    never uses the pool (vLLM says so where it warns about `renderer_num_workers` in
+    entrypoints/llm.py), so while it is built the wrapper is left out. Other vLLM versions, which may
+    lack the hook, start as they are.
+    """
+    try:
+        from vllm.renderers import hf as renderer
+    except ImportError:
+        yield
+        return
+    original = getattr(renderer, "maybe_make_thread_pool", None)
+    if original is None:
+        yield
+        return
+    renderer.maybe_make_thread_pool = lambda tokenizer, copies=1: tokenizer
+    try:
+        yield
+    finally:
+        renderer.maybe_make_thread_pool = original
 
 
 class VllmEngine:
@@ -71,7 +100,13 @@ class VllmEngine:
             args.update(_CPU_DEFAULTS)
         args.update(engine_args)
         args.setdefault("max_logprobs", 256)  # a trie node of the 60 MASSIVE labels has up to ~20 children
-        self.llm = LLM(model=path, **args)
+        template = Path(path) / "chat_template.jinja"
+        if "chat_template" not in args and template.is_file():
+            # vLLM's warm-up otherwise loads the model's AutoProcessor (a second tokenizer, ~3 s here)
+            # only to look for this template; icl renders chat prompts with the tokenizer itself.
+            args["chat_template"] = str(template)
+        with _offline_tokenizer():
+            self.llm = LLM(model=path, **args)
         self.tokenizer = self.llm.get_tokenizer()
         # start-up seconds by phase, for the sweep's timings.json
         self.startup = {"engine import": imported - began, "model load": time.perf_counter() - imported}
