@@ -9,7 +9,7 @@ only started when something is missing, so re-running a finished sweep makes no 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -36,7 +36,7 @@ from icl.engine_calls import (
 )
 from icl.engines import Engine, GenParams
 from icl.engines.logs import console_stream
-from icl.items import RunItems, build_items
+from icl.items import PromptItem, RunItems, build_items
 from icl.prompts import Prompt
 from icl.selflabel import Labeler
 from icl.spec import ModelSpec, RunSpec, spec_to_json
@@ -129,23 +129,33 @@ def _run_model(engine: LazyEngine, items: dict[RunSpec, RunItems], sweep_dir: Pa
     identity = engine_identity(model)
     gen_requests: dict[str, tuple[Prompt, GenParams]] = {}
     score_requests: dict[str, tuple[Prompt, str]] = {}
-    for spec, run_items in items.items():
-        for item in run_items.items:
-            if spec.mode == "rank":
-                for cand in item.candidates:
-                    score_requests[score_key(identity, item.prompt, cand)] = (item.prompt, cand)
-            else:
-                params = GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
-                gen_requests[gen_key(identity, item.prompt, params)] = (item.prompt, params)
-
     with report.phases.phase("cache lookup"):
+        keys = {spec: [_item_keys(spec, item, identity) for item in run_items.items]
+                for spec, run_items in items.items()}
+        for spec, run_items in items.items():
+            for item, item_keys in zip(run_items.items, keys[spec], strict=True):
+                if spec.mode == "rank":
+                    score_requests.update({k: (item.prompt, c) for k, c in zip(item_keys, item.candidates, strict=True)})
+                else:
+                    gen_requests[item_keys[0]] = (item.prompt, _gen_params(spec, item))
         results: dict[str, Any] = {} if fresh else cache.get_many(list(gen_requests) + list(score_requests))
     report.cached += len(results)
     generate_missing(engine, gen_requests, results, cache, progress, chunk_size, model.name, report)
     score_missing(engine, score_requests, results, cache, progress, model.name, report)
     for spec, run_items in items.items():
-        write_run(sweep_dir / spec.run_id, spec, run_items, identity, results, report.phases)
+        write_run(sweep_dir / spec.run_id, spec, run_items, identity, results, report.phases, keys[spec])
         report.runs.append(spec.run_id)
+
+
+def _gen_params(spec: RunSpec, item: PromptItem) -> GenParams:
+    return GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
+
+
+def _item_keys(spec: RunSpec, item: PromptItem, identity: str) -> tuple[str, ...]:
+    """The cache keys of an item's answers: one per candidate label (rank mode), or its generation."""
+    if spec.mode == "rank":
+        return tuple(score_key(identity, item.prompt, c) for c in item.candidates)
+    return (gen_key(identity, item.prompt, _gen_params(spec, item)),)
 
 
 def _prompt_json(prompt: Prompt) -> Any:
@@ -153,33 +163,33 @@ def _prompt_json(prompt: Prompt) -> Any:
 
 
 def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, results: dict[str, Any],
-              phases: Phases | None = None) -> None:
-    """predictions.jsonl and metrics.json of one run."""
+              phases: Phases | None = None, keys: Sequence[tuple[str, ...]] | None = None) -> None:
+    """predictions.jsonl and metrics.json of one run (`keys`: each item's cache keys, if known)."""
     task = get_task(spec.task)
     labels = run_items.labels.labels if run_items.labels is not None else ()
-    rows = []
-    for item in run_items.items:
-        row: dict[str, Any] = {"id": item.example.id, "source": item.example.source,
-                               "reference": item.example.target, "demo_ids": [d.id for d in item.demos],
-                               "prompt": _prompt_json(item.prompt)}
-        if item.hints:
-            row["hints"] = list(item.hints)
-        if any(d.provenance for d in item.demos):
-            row["demo_provenance"] = [dict(d.provenance) for d in item.demos]
-        if spec.mode == "rank":
-            scores = [results[score_key(identity, item.prompt, c)] for c in item.candidates]
-            best = max(range(len(scores)), key=scores.__getitem__)
-            row.update({"output": item.candidates[best], "prediction": labels[best], "error": None,
-                        "label_scores": {lb: round(s, 4) for lb, s in zip(labels, scores, strict=True)}})
-        else:
-            params = GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
-            got = results[gen_key(identity, item.prompt, params)]
-            output = got["text"]
-            row.update({"stop": list(item.stop), "output": output, "error": got["error"],
-                        "prediction": task.predict(output, run_items.labels) if got["error"] is None else None})
-        rows.append(row)
     phases = phases or Phases()
+    rows = []
     with phases.phase("writing results"):
+        for i, item in enumerate(run_items.items):
+            item_keys = keys[i] if keys is not None else _item_keys(spec, item, identity)
+            row: dict[str, Any] = {"id": item.example.id, "source": item.example.source,
+                                   "reference": item.example.target, "demo_ids": [d.id for d in item.demos],
+                                   "prompt": _prompt_json(item.prompt)}
+            if item.hints:
+                row["hints"] = list(item.hints)
+            if any(d.provenance for d in item.demos):
+                row["demo_provenance"] = [dict(d.provenance) for d in item.demos]
+            if spec.mode == "rank":
+                scores = [results[k] for k in item_keys]
+                best = max(range(len(scores)), key=scores.__getitem__)
+                row.update({"output": item.candidates[best], "prediction": labels[best], "error": None,
+                            "label_scores": {lb: round(s, 4) for lb, s in zip(labels, scores, strict=True)}})
+            else:
+                got = results[item_keys[0]]
+                output = got["text"]
+                row.update({"stop": list(item.stop), "output": output, "error": got["error"],
+                            "prediction": task.predict(output, run_items.labels) if got["error"] is None else None})
+            rows.append(row)
         write_jsonl(run_dir / "predictions.jsonl", rows)
     with phases.phase("scoring"):
         write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows)
