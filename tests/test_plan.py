@@ -285,3 +285,27 @@ def test_self_labelled_runs_are_counted_once_their_labels_are_cached(tmp_path: P
     after = plan_sweep(sweep, cache_path=cache_path)
     (model,) = after.models
     assert model.unbuilt == 0 and model.items == 4 and model.generate_missing == 0
+
+
+def test_quick_plan_is_an_upper_bound_read_from_the_data(tmp_path: Path, model_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from icl.plan import quick_plan
+
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    sweep = load_sweep(path)
+    monkeypatch.setattr("icl.items.build_items", lambda *a, **k: pytest.fail("quick_plan built a prompt"))
+    (quick,) = quick_plan(sweep, cache_path=tmp_path / "none.sqlite")
+    monkeypatch.undo()
+    (exact,) = plan_sweep(sweep, cache_path=tmp_path / "none.sqlite", use_memo=False).models
+    assert quick.runs == 12 and quick.items == exact.items == 8 * 3 + 4 * 2
+    assert quick.generate == 8 * 3 + 2 * 2 >= exact.generate  # 0-shot prompts repeat across runs: asked once
+    assert quick.score_prompts == 2 * 2 >= exact.score_prompts
+    assert quick.continuations == quick.score_prompts * 60 >= exact.continuations  # MASSIVE's 60 intents
+    assert quick.estimate.seconds is None and "no completion cache" in quick.estimate.basis
+
+    result = CliRunner().invoke(app, ["plan", str(path), "--quick"])
+    assert result.exit_code == 0, result.output
+    assert "12 runs, 32 test items: at most 28 prompts to generate, 4 to score (240 label continuations)" \
+           in " ".join(result.output.split())
+    assert "planned in" not in result.output  # --quick stops before building prompts

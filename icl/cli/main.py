@@ -87,11 +87,12 @@ def plan(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML, e.g. experiments/lowres_gains.yaml"),
     yes: bool = typer.Option(False, "--yes", help="Build the prompts of a sweep of more than 10,000 runs too."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Build every prompt again (ignore the plan memo)."),
+    quick: bool = typer.Option(False, "--quick", help="Only the upper bound read from the data (no prompt built)."),
 ) -> None:
     """Without loading a model: runs, prompts, prompt tokens, what is cached, and a time estimate."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from icl.plan import RUN_LIMIT, count_runs, plan_sweep
+    from icl.plan import RUN_LIMIT, count_runs, plan_sweep, quick_plan
     from icl.sweep import load_sweep
 
     counts = count_runs(sweep_file)
@@ -102,6 +103,17 @@ def plan(
                   highlight=False)
         return
     sweep = load_sweep(sweep_file)
+    for q in quick_plan(sweep):  # seconds, from the data alone; the exact plan follows
+        work = ", ".join(part for part in (f"{q.generate:,} prompts to generate" if q.generate else "",
+                                           f"{q.score_prompts:,} to score ({q.continuations:,} label continuations)"
+                                           if q.score_prompts else "") if part)
+        seconds = q.estimate.seconds
+        labelling = f", plus the labelling of {q.labelling_runs:,} self-labelling runs" if q.labelling_runs else ""
+        out.print(f"{q.model} ({q.engine}): {q.runs:,} runs, {q.items:,} test items: at most {work}; if nothing "
+                  f"were cached, at most {_duration(seconds) if seconds is not None else 'unknown time'}"
+                  f"{labelling} ({q.estimate.basis})", highlight=False)
+    if quick:
+        return
     with Progress(TextColumn("building prompts"), BarColumn(), MofNCompleteColumn(), transient=True,
                   console=Console(stderr=True)) as progress:
         task_id = progress.add_task("build", total=len(sweep.runs))

@@ -15,14 +15,18 @@ data folder and the synthetic-demo cache. Any change there rebuilds every run.
 `count_runs` counts a sweep's runs from its parsed lists without building a `RunSpec` (a 900,000-run
 sweep takes 40 s to expand), so `icl run` can refuse a sweep that is far too large at once.
 
-Modules: `count` (cheap run counting and the size check), `tokens` (the model's tokenizer), `memo`
-(what a plan remembers), `build` (`plan_sweep`).
+`quick_plan` reads only the data (test items, label inventories) for an upper bound of the work and
+its time in a few seconds; `icl plan` prints it before building prompts (`--quick`: only that).
+
+Modules: `count` (cheap run counting and the size check), `quick` (the data-only upper bound),
+`tokens` (the model's tokenizer), `memo` (what a plan remembers), `build` (`plan_sweep`).
 """
 
 from icl.plan.build import Estimate, ModelPlan, Plan, plan_sweep
 from icl.plan.count import RUN_LIMIT, check_run_count, count_runs, refuse_over_limit
 from icl.plan.memo import inputs_stamp
+from icl.plan.quick import QuickCount, quick_plan
 from icl.plan.tokens import TokenCounter, token_counter
 
-__all__ = ["RUN_LIMIT", "Estimate", "ModelPlan", "Plan", "TokenCounter", "check_run_count", "count_runs",
-           "inputs_stamp", "plan_sweep", "refuse_over_limit", "token_counter"]
+__all__ = ["RUN_LIMIT", "Estimate", "ModelPlan", "Plan", "QuickCount", "TokenCounter", "check_run_count",
+           "count_runs", "inputs_stamp", "plan_sweep", "quick_plan", "refuse_over_limit", "token_counter"]
