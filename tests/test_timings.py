@@ -92,7 +92,7 @@ def test_a_sweep_writes_its_phases(tmp_path: Path) -> None:
                  "scoring", "writing results"):
         assert name in phases, name
     assert phases["engine import"] == 0.05 and phases["model load"] == 0.1
-    assert phases["engine start"] == pytest.approx(0.05, abs=0.05)  # the rest of the 0.2 s start
+    assert 0.04 <= phases["engine start"] < 1.0  # the rest of the 0.2 s start (a loaded machine oversleeps)
     assert phases["generation"] >= 0.1 and phases["rank scoring"] >= 0.1
     assert timings["process_seconds"] is None or timings["process_seconds"] >= sum(phases.values()) - 0.01
     assert report.phases.seconds == pytest.approx(phases, abs=0.001)
