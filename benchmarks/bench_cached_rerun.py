@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from icl.sweep import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("sweep", nargs="?", type=Path, default=REPO / "experiments" / "quickstart.yaml")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    name = yaml.safe_load(args.sweep.read_text(encoding="utf-8"))["name"]
+    name = load_sweep(args.sweep).name
     results = Path(tempfile.mkdtemp(prefix="icl-rerun-"))  # the user's results/ stay as they are
     walls: list[float] = []
     phases: list[dict[str, float]] = []

@@ -24,6 +24,7 @@ catalogue lists that source and its files are here)."""
 
 def _present(lang: Language, root: Path, lexicons: dict[str, list[dict[str, str]]]) -> dict[str, bool]:
     from icl.data import has_file
+    from icl.data.declaration import SHIPPED_KINDS
 
     rows = lexicons.get(lang.code, [])
     here = {r["path"]: (root / r["path"]).is_file() for r in rows}
@@ -33,9 +34,8 @@ def _present(lang: Language, root: Path, lexicons: dict[str, list[dict[str, str]
         return bool(paths) and all(here[p] for p in paths)
 
     return {
-        "flores": bool(lang.flores) and has_file("flores200", lang),
-        "ntrex": bool(lang.ntrex) and has_file("ntrex128", lang),
-        "massive": bool(lang.massive) and has_file("massive", lang),
+        # the language's code in a shipped set (lang.flores, lang.ntrex, lang.massive) and its file here
+        **{kind: bool(getattr(lang, kind)) and has_file(name, lang) for name, kind in SHIPPED_KINDS.items()},
         "lexicon": bool(rows) and all(here.values()),
         "gatitos": source_here("gatitos"),
         "muse": source_here("muse"),

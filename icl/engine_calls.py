@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,8 +23,11 @@ from icl.engines import Completion, Engine, EngineSpec, GenParams, make_engine
 from icl.errors import EngineError
 from icl.models import model_fingerprint
 from icl.prompts import Prompt
-from icl.spec import ModelSpec
+from icl.spec import ModelSpec, RunSpec
 from icl.timings import Phases
+
+if TYPE_CHECKING:
+    from icl.items import PromptItem
 
 NON_SEMANTIC_ARGS = frozenset({
     "endpoints", "concurrency", "timeout", "retries", "api_key", "tensor_parallel_size", "pipeline_parallel_size",
@@ -83,6 +86,19 @@ def gen_key(identity: str, prompt: Prompt, params: GenParams) -> str:
 
 def score_key(identity: str, prompt: Prompt, continuation: str) -> str:
     return cache_key("score", identity, prompt.as_key(), continuation)
+
+
+def gen_params(spec: RunSpec, item: PromptItem) -> GenParams:
+    """The decoding parameters of a generated item (the template's stop strings, the run's limits)."""
+    return GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
+
+
+def item_keys(spec: RunSpec, item: PromptItem, identity: str) -> tuple[str, ...]:
+    """The cache keys of an item's answers: one per candidate label (rank mode), or its generation.
+    The runner asks for exactly these, and `icl plan` counts exactly these."""
+    if spec.mode == "rank":
+        return tuple(score_key(identity, item.prompt, c) for c in item.candidates)
+    return (gen_key(identity, item.prompt, gen_params(spec, item)),)
 
 
 def progress_bar(console: Console) -> Progress:

@@ -48,11 +48,8 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
     from the rest."""
     task = get_task(spec.task)
     registry = registry or builtin_registry()
-    if phases is None:
+    with (phases or Phases()).phase("data load"):
         data = load_run(spec, registry)
-    else:
-        with phases.phase("data load"):
-            data = load_run(spec, registry)
     if augmenter is None and spec.augment != "none":
         from icl.augment import augment as augmenter
     hint_fn = None

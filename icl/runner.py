@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from time import perf_counter
 from typing import Any
 
 from rich.console import Console
@@ -28,15 +27,15 @@ from icl.engine_calls import (
     SweepReport,
     advance,
     engine_identity,
-    gen_key,
+    gen_params,
     generate_missing,
+    item_keys,
     progress_bar,
-    score_key,
     score_missing,
 )
 from icl.engines import Engine, GenParams
 from icl.engines.logs import console_stream
-from icl.items import PromptItem, RunItems, build_items
+from icl.items import RunItems, build_items
 from icl.prompts import Prompt
 from icl.selflabel import Labeler
 from icl.spec import ModelSpec, RunSpec, spec_to_json
@@ -110,15 +109,14 @@ def _build(sweep: Sweep, sweep_dir: Path, progress: Progress, task_id: Any, augm
                 with phases.phase("data load"):
                     load_run(spec, sweep.datasets)
             continue
-        began, timed_before = perf_counter(), sum(phases.seconds.values())
-        built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, phases)
-        run_dir = sweep_dir / spec.run_id
-        run_dir.mkdir(exist_ok=True)
-        write_json(run_dir / "spec.json", spec_to_json(spec))
-        if built[spec].labels is not None:
-            write_labels(run_dir, built[spec].labels)
-        # What the phases inside did not claim (data load; the model's labelling for `selflabel`).
-        phases.add("prompt build", perf_counter() - began - (sum(phases.seconds.values()) - timed_before))
+        # data load and the model's labelling (`selflabel`) are timed as phases of their own
+        with phases.rest("prompt build"):
+            built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, phases)
+            run_dir = sweep_dir / spec.run_id
+            run_dir.mkdir(exist_ok=True)
+            write_json(run_dir / "spec.json", spec_to_json(spec))
+            if built[spec].labels is not None:
+                write_labels(run_dir, built[spec].labels)
         advance(progress, task_id)
     return built
 
@@ -130,14 +128,14 @@ def _run_model(engine: LazyEngine, items: dict[RunSpec, RunItems], sweep_dir: Pa
     gen_requests: dict[str, tuple[Prompt, GenParams]] = {}
     score_requests: dict[str, tuple[Prompt, str]] = {}
     with report.phases.phase("cache lookup"):
-        keys = {spec: [_item_keys(spec, item, identity) for item in run_items.items]
+        keys = {spec: [item_keys(spec, item, identity) for item in run_items.items]
                 for spec, run_items in items.items()}
         for spec, run_items in items.items():
-            for item, item_keys in zip(run_items.items, keys[spec], strict=True):
+            for item, answer_keys in zip(run_items.items, keys[spec], strict=True):
                 if spec.mode == "rank":
-                    score_requests.update({k: (item.prompt, c) for k, c in zip(item_keys, item.candidates, strict=True)})
+                    score_requests.update({k: (item.prompt, c) for k, c in zip(answer_keys, item.candidates, strict=True)})
                 else:
-                    gen_requests[item_keys[0]] = (item.prompt, _gen_params(spec, item))
+                    gen_requests[answer_keys[0]] = (item.prompt, gen_params(spec, item))
         results: dict[str, Any] = {} if fresh else cache.get_many(list(gen_requests) + list(score_requests))
     report.cached += len(results)
     generate_missing(engine, gen_requests, results, cache, progress, chunk_size, model.name, report)
@@ -145,17 +143,6 @@ def _run_model(engine: LazyEngine, items: dict[RunSpec, RunItems], sweep_dir: Pa
     for spec, run_items in items.items():
         write_run(sweep_dir / spec.run_id, spec, run_items, identity, results, report.phases, keys[spec])
         report.runs.append(spec.run_id)
-
-
-def _gen_params(spec: RunSpec, item: PromptItem) -> GenParams:
-    return GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
-
-
-def _item_keys(spec: RunSpec, item: PromptItem, identity: str) -> tuple[str, ...]:
-    """The cache keys of an item's answers: one per candidate label (rank mode), or its generation."""
-    if spec.mode == "rank":
-        return tuple(score_key(identity, item.prompt, c) for c in item.candidates)
-    return (gen_key(identity, item.prompt, _gen_params(spec, item)),)
 
 
 def _prompt_json(prompt: Prompt) -> Any:
@@ -171,7 +158,7 @@ def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, 
     rows = []
     with phases.phase("writing results"):
         for i, item in enumerate(run_items.items):
-            item_keys = keys[i] if keys is not None else _item_keys(spec, item, identity)
+            answer_keys = keys[i] if keys is not None else item_keys(spec, item, identity)
             row: dict[str, Any] = {"id": item.example.id, "source": item.example.source,
                                    "reference": item.example.target, "demo_ids": [d.id for d in item.demos],
                                    "prompt": _prompt_json(item.prompt)}
@@ -180,12 +167,12 @@ def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, 
             if any(d.provenance for d in item.demos):
                 row["demo_provenance"] = [dict(d.provenance) for d in item.demos]
             if spec.mode == "rank":
-                scores = [results[k] for k in item_keys]
+                scores = [results[k] for k in answer_keys]
                 best = max(range(len(scores)), key=scores.__getitem__)
                 row.update({"output": item.candidates[best], "prediction": labels[best], "error": None,
                             "label_scores": {lb: round(s, 4) for lb, s in zip(labels, scores, strict=True)}})
             else:
-                got = results[item_keys[0]]
+                got = results[answer_keys[0]]
                 output = got["text"]
                 row.update({"stop": list(item.stop), "output": output, "error": got["error"],
                             "prediction": task.predict(output, run_items.labels) if got["error"] is None else None})

@@ -34,6 +34,15 @@ class Phases:
         finally:
             self.add(name, time.perf_counter() - began)
 
+    @contextmanager
+    def rest(self, name: str) -> Iterator[None]:
+        """Like `phase`, but counting only what the phases timed inside the block did not claim."""
+        began, claimed = time.perf_counter(), sum(self.seconds.values())
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - began - (sum(self.seconds.values()) - claimed))
+
     def add(self, name: str, seconds: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 

@@ -103,15 +103,8 @@ def plan(
                   highlight=False)
         return
     sweep = load_sweep(sweep_file)
-    for q in quick_plan(sweep):  # seconds, from the data alone; the exact plan follows
-        work = ", ".join(part for part in (f"{q.generate:,} prompts to generate" if q.generate else "",
-                                           f"{q.score_prompts:,} to score ({q.continuations:,} label continuations)"
-                                           if q.score_prompts else "") if part)
-        seconds = q.estimate.seconds
-        labelling = f", plus the labelling of {q.labelling_runs:,} self-labelling runs" if q.labelling_runs else ""
-        out.print(f"{q.model} ({q.engine}): {q.runs:,} runs, {q.items:,} test items: at most {work}; if nothing "
-                  f"were cached, at most {_duration(seconds) if seconds is not None else 'unknown time'}"
-                  f"{labelling} ({q.estimate.basis})", highlight=False)
+    for count in quick_plan(sweep):  # seconds, from the data alone; the exact plan follows
+        _print_quick(count)
     if quick:
         return
     with Progress(TextColumn("building prompts"), BarColumn(), MofNCompleteColumn(), transient=True,
@@ -120,6 +113,17 @@ def plan(
         result = plan_sweep(sweep, use_memo=not rebuild,
                             on_run=lambda done, total: progress.update(task_id, completed=done))
     _print_plan(result)
+
+
+def _print_quick(q: Any) -> None:
+    work = ", ".join(part for part in (f"{q.generate:,} prompts to generate" if q.generate else "",
+                                       f"{q.score_prompts:,} to score ({q.continuations:,} label continuations)"
+                                       if q.score_prompts else "") if part)
+    seconds = q.estimate.seconds
+    labelling = f", plus the labelling of {q.labelling_runs:,} self-labelling runs" if q.labelling_runs else ""
+    out.print(f"{q.model} ({q.engine}): {q.runs:,} runs, {q.items:,} test items: at most {work}; if nothing "
+              f"were cached, at most {_duration(seconds) if seconds is not None else 'unknown time'}"
+              f"{labelling} ({q.estimate.basis})", highlight=False)
 
 
 def _print_plan(result: Any) -> None:

@@ -305,6 +305,10 @@ class Registry:
         return Registry(self.specs + tuple(specs))
 
 
+SHIPPED_KINDS = {"flores200": "flores", "ntrex128": "ntrex", "massive": "massive"}
+"""Each shipped data set -> the name `icl langs --has` gives it."""
+
+
 @cache
 def builtin_registry() -> Registry:
     """FLORES-200, NTREX-128 and MASSIVE, declared in icl/resources/datasets/ (package data)."""

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from icl.config import data_dir
-from icl.data.declaration import DatasetSpec, Registry, builtin_registry
+from icl.data.declaration import SHIPPED_KINDS, DatasetSpec, Registry, builtin_registry
 from icl.data.example import Example, LabelSet
 from icl.data.readers import Record, read_lines, read_records
 from icl.errors import ConfigError, DataError, MissingFileError
@@ -200,8 +200,8 @@ def load_run(spec: RunSpec, registry: Registry) -> RunData:
             pool = load_examples(pool_ds, split, src, tgt)
         except MissingFileError as exc:
             if spec.shots:
-                kind = pool_ds.name.rstrip("0123456789")
-                listed = f"`icl langs --has {kind}` lists what is here; " if kind in ("ntrex", "flores", "massive") else ""
+                kind = SHIPPED_KINDS.get(pool_ds.name)
+                listed = f"`icl langs --has {kind}` lists what is here; " if kind else ""
                 raise ConfigError(f"pools: {spec.pool.text!r} has no {pair_label(src, tgt)} data in this data folder "
                                   f"({exc}); {listed}for this language use pools: [\"heldout:N\"] (demos from the "
                                   f"first N test items, which are then not scored)") from None

@@ -129,9 +129,8 @@ class _CacheOnlyLabeler:
 
 
 def _run_keys(spec: RunSpec, run_items: Any, identity: str, counter: TokenCounter) -> _RunKeys:
-    """The runner's requests for one built run (the same loop as `icl.runner._run_model`)."""
-    from icl.engine_calls import gen_key, score_key
-    from icl.engines import GenParams
+    """The runner's requests for one built run (`icl.engine_calls.item_keys`, as the runner asks)."""
+    from icl.engine_calls import item_keys
 
     prompts = [item.prompt for item in run_items.items]
     tokens = counter.count(prompts) or [None] * len(prompts)
@@ -139,11 +138,11 @@ def _run_keys(spec: RunSpec, run_items: Any, identity: str, counter: TokenCounte
     score: list[tuple[str, int | None, tuple[str, ...]]] = []
     for item, n in zip(run_items.items, tokens, strict=True):
         digest = _digest(item.prompt.as_key())
+        keys = item_keys(spec, item, identity)
         if spec.mode == "rank":
-            score.append((digest, n, tuple(score_key(identity, item.prompt, c) for c in item.candidates)))
+            score.append((digest, n, keys))
         else:
-            params = GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
-            gen.append((gen_key(identity, item.prompt, params), digest, n))
+            gen.append((keys[0], digest, n))
     return _RunKeys(len(prompts), tuple(gen), tuple(score))
 
 
