@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from icl.sweep import load_sweep
+from icl.sweep.load import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from icl.data import load_flores, load_ntrex
-from icl.models import default_model_dir
+from icl.engines.models import default_model_dir
 
 REPO = Path(__file__).resolve().parent.parent
 LMEVAL = REPO / "benchmarks" / ".venv-lmeval" / "bin" / "lm_eval"

@@ -26,9 +26,9 @@ from rich.console import Console
 
 from icl.engines import GenParams
 from icl.engines.vllm_engine import VllmEngine
-from icl.items import build_items
-from icl.runner import run_sweep
-from icl.sweep import load_sweep
+from icl.run.items import build_items
+from icl.run.runner import run_sweep
+from icl.sweep.load import load_sweep
 
 SWEEP = """
 name: bench

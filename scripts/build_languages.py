@@ -61,7 +61,7 @@ import pycountry
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from icl.language_tags import SAME_SCRIPT, english_name_tag, resolve_tag  # the rules lookups use
+from icl.languages.tags import SAME_SCRIPT, english_name_tag, resolve_tag
 
 TABLE = REPO / "icl" / "resources" / "languages.tsv"
 JOSHI = REPO / "icl" / "resources" / "joshi2020.tsv"

@@ -20,7 +20,7 @@ def _isolated_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
     """The prepared embedded model (the README set-up prepares it; tests never download)."""
-    from icl.models import default_model_dir, is_prepared
+    from icl.engines.models import default_model_dir, is_prepared
 
     path = default_model_dir()
     if not is_prepared(path):

@@ -17,26 +17,26 @@ from pathlib import Path
 
 import pytest
 
-from icl.augment import AUGMENTERS, augment
-from icl.data import Example, RunData, builtin_registry, load_flores, load_massive, load_ntrex, load_run, load_text
-from icl.errors import ConfigError, DataError
-from icl.lexical.catalogue import load_lexicon
-from icl.lexical.hints import frequent_words, hints_for
-from icl.lexical.lexicon import Lexicon
-from icl.lexical.pseudo import CHOOSERS, MorphTables, morph_tables, pseudo_translate
-from icl.lexical.synthetic import (
-    _build_synthetic,  # to empty the per-process cache
+from icl.augment.augmenters import AUGMENTERS, augment
+from icl.augment.lexical.catalogue import load_lexicon
+from icl.augment.lexical.hints import frequent_words, hints_for
+from icl.augment.lexical.lexicon import Lexicon
+from icl.augment.lexical.pseudo import CHOOSERS, MorphTables, morph_tables, pseudo_translate
+from icl.augment.lexical.synthetic import (
+    _build_synthetic,
     build_synthetic,
     load_synthetic,
     save_synthetic,
     synthetic_path,
 )
-from icl.lexical.tokens import normalize
-from icl.prompts import load_template, render
-from icl.spec import ModelSpec, Pool, RunSpec
-from icl.sweep import AUGMENTS
+from icl.augment.lexical.tokens import normalize
+from icl.data import Example, RunData, builtin_registry, load_flores, load_massive, load_ntrex, load_run, load_text
+from icl.errors import ConfigError, DataError
+from icl.prompts.lint import lint
+from icl.prompts.render import load_template, render
+from icl.sweep.grid import AUGMENTS
+from icl.sweep.spec import ModelSpec, Pool, RunSpec
 from icl.tasks import TASKS
-from icl.template_lint import lint
 
 
 @pytest.fixture(autouse=True)

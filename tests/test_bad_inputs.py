@@ -135,7 +135,7 @@ tree = st.recursive(leaf, lambda kids: st.one_of(st.lists(kids, max_size=4),
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(config=st.dictionaries(st.sampled_from(KEYS), tree, max_size=6))
 def test_any_config_is_accepted_or_cleanly_rejected(config: dict, tmp_path: Path) -> None:
-    from icl.sweep import load_sweep
+    from icl.sweep.load import load_sweep
 
     path = tmp_path / "h.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -148,8 +148,8 @@ def test_any_config_is_accepted_or_cleanly_rejected(config: dict, tmp_path: Path
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(alphabet=string.printable + "\t\u00e9\u0101\u1ea1", max_size=200))
 def test_any_text_as_lexicon_or_unimorph_is_read_or_cleanly_rejected(text: str, tmp_path: Path) -> None:
-    from icl.lexical.readers import read_gatitos, read_muse, read_tsv
-    from icl.lexical.unimorph import read_unimorph
+    from icl.augment.lexical.readers import read_gatitos, read_muse, read_tsv
+    from icl.augment.lexical.unimorph import read_unimorph
 
     path = tmp_path / "x.tsv"
     path.write_text(text, encoding="utf-8")
@@ -174,7 +174,7 @@ template_text = st.lists(st.sampled_from(TEMPLATE_PIECES), max_size=30).map("".j
 @given(body=template_text)
 def test_any_template_renders_or_fails_cleanly(body: str, tmp_path: Path) -> None:
     from icl.data import load_flores
-    from icl.prompts import answers, load_template, render
+    from icl.prompts.render import answers, load_template, render
     from icl.tasks import TASKS
 
     folder = tmp_path / "p" / "mt"

@@ -92,8 +92,8 @@ def test_switching_the_data_folder_in_one_process_reads_the_new_files(monkeypatc
                                                                       tmp_path) -> None:
     """Caches are keyed on the files they read: pointing ICL_DATA_DIR elsewhere mid-process never
     serves tables, lexicons or label sets read from the old folder."""
-    from icl.lexical.catalogue import load_lexicon
-    from icl.lexical.unimorph import load_unimorph
+    from icl.augment.lexical.catalogue import load_lexicon
+    from icl.augment.lexical.unimorph import load_unimorph
 
     real = load_flores("eng", "fra")
     real_lexicon = load_lexicon("fra")

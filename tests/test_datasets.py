@@ -12,8 +12,8 @@ import pytest
 from icl.analysis.results import read_json, read_jsonl
 from icl.data import builtin_registry, label_set, load_declarations, load_examples, load_flores
 from icl.errors import ConfigError, IclError
-from icl.items import build_items
-from icl.sweep import load_sweep
+from icl.run.items import build_items
+from icl.sweep.load import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -209,7 +209,7 @@ datasets:
           languages: [eng], columns: {text: t, label: l}}
 intent: {languages: [eng], datasets: [greet], shots: [1], limit: 2}
 """)
-    from icl.runner import run_sweep
+    from icl.run.runner import run_sweep
 
     sweep = load_sweep(path)
     with pytest.raises(IclError, match=message) as info:
@@ -251,7 +251,7 @@ def test_readme_dataset_example_runs_as_written(tmp_path: Path) -> None:
 
 @pytest.mark.vllm
 def test_user_sets_run_end_to_end_on_vllm(user_data: Path, model_dir: Path) -> None:
-    from icl.runner import run_sweep
+    from icl.run.runner import run_sweep
 
     sweep = load_sweep(sweep_file(user_data, USER_SWEEP))
     report = run_sweep(sweep, user_data / "results")

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 
 from icl.analysis.results import read_json, read_jsonl
 from icl.cli import app
-from icl.runner import run_sweep
-from icl.sweep import load_sweep
+from icl.run.runner import run_sweep
+from icl.sweep.load import load_sweep
 
 SWEEP = """
 name: tiny

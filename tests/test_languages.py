@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from icl.availability import HAS, availability
+from icl.cli.langs import HAS, availability
 from icl.config import data_dir
 from icl.errors import ConfigError
 from icl.languages import (
@@ -76,7 +76,7 @@ def test_every_massive_locale_and_file_is_a_language() -> None:
     assert len(MASSIVE_LOCALES) == 52 and set(by_massive) == set(MASSIVE_LOCALES) - set(MASSIVE_OUTSIDE)
     assert all(len(langs) == 1 for langs in by_massive.values())
     present = {p.stem for p in (data_dir() / "massive" / "1.1").glob("*.jsonl")}
-    assert len(present) == 12 and present <= set(by_massive)
+    assert len(present) == 32 and present <= set(by_massive)
     for locale, (lang,) in by_massive.items():
         assert get_language(locale) is lang
     for locale, code in MASSIVE_OUTSIDE.items():
@@ -100,7 +100,7 @@ def test_every_lexicon_and_morphology_code_is_a_language() -> None:
 
 
 def test_lexicon_catalogue_is_keyed_by_language_codes() -> None:
-    from icl.lexical.catalogue import catalogue
+    from icl.augment.lexical.catalogue import catalogue
 
     cat = catalogue()
     for code, rows in cat.items():
@@ -278,7 +278,7 @@ def test_no_alias_shadows_another_languages_code() -> None:
 
 
 def test_lookups_are_cached() -> None:
-    from icl.languages import _table, _table_text
+    from icl.languages.table import _table, _table_text
 
     assert _table(_table_text()) is _table(_table_text())
     get_language("sw-KE")

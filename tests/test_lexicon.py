@@ -10,13 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from icl.cli.lexicon import app
-from icl.config import data_dir
-from icl.errors import ConfigError, DataError
-from icl.lexical.catalogue import catalogue, lexicon_languages, load_lexicon
-from icl.lexical.coverage import lexicon_stats
-from icl.lexical.lexicon import Lexicon, Translation, build_lexicon, merge
-from icl.lexical.readers import (
+from icl.augment.lexical.catalogue import catalogue, lexicon_languages, load_lexicon
+from icl.augment.lexical.coverage import lexicon_stats
+from icl.augment.lexical.lexicon import Lexicon, Translation, build_lexicon, merge
+from icl.augment.lexical.readers import (
     READERS,
     read_apertium_dix,
     read_apertium_tsv,
@@ -25,7 +22,10 @@ from icl.lexical.readers import (
     read_muse,
     read_tsv,
 )
-from icl.lexical.tokens import normalize, tokenize
+from icl.augment.lexical.tokens import normalize, tokenize
+from icl.cli.lexicon import app
+from icl.config import data_dir
+from icl.errors import ConfigError, DataError
 
 LEX = data_dir() / "lexicons"
 DIX = LEX / "apertium_cym_eng" / "apertium-cym-eng.cym-eng.dix"

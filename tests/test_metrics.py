@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from icl.analysis.metrics import (
+from icl.data import load_flores
+from icl.metrics import (
     paired_bootstrap_accuracy,
     paired_bootstrap_mt,
     score_accuracy,
@@ -16,7 +17,6 @@ from icl.analysis.metrics import (
     score_macro_f1,
     score_spbleu,
 )
-from icl.data import load_flores
 
 
 @pytest.mark.parametrize("pred,gold,expected", [
@@ -76,7 +76,7 @@ def test_chrf_plus_plus_agrees_with_sacrebleu_cli(tmp_path) -> None:
 
 
 def test_spbleu_is_reported_missing_not_faked_without_its_model() -> None:
-    from icl.analysis.metrics import spbleu_available
+    from icl.metrics import spbleu_available
 
     hyps, refs = _hyps_refs(5)
     score = score_spbleu(hyps, refs)
@@ -139,7 +139,7 @@ def test_paired_bootstrap_mt_p_value_is_sacrebleus(metric: str) -> None:
     import numpy as np
     from sacrebleu.significance import _paired_bs_test
 
-    from icl.analysis.metrics import _sacrebleu_metric
+    from icl.metrics.mt import _sacrebleu_metric
 
     refs = [ex.target for ex in load_flores("eng", "fra")[:30]]
     base = [" ".join(r.split()[: max(1, len(r.split()) // 2)]) for r in refs]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from icl.engine_calls import engine_identity
-from icl.models import _CONVERSION, _MARKER, is_prepared, model_fingerprint
-from icl.spec import ModelSpec
+from icl.engines.models import _CONVERSION, _MARKER, is_prepared, model_fingerprint
+from icl.run.engine_calls import engine_identity
+from icl.sweep.spec import ModelSpec
 
 
 def _folder(tmp_path: Path, conversion: int | None) -> Path:

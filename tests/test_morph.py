@@ -7,19 +7,26 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from icl.cli.lexicon import app
-from icl.config import data_dir
-from icl.errors import ConfigError, DataError
-from icl.lexical.catalogue import load_lexicon
-from icl.lexical.inflect import WordTranslation, count_inflections, select_cell, translate_word
-from icl.lexical.sigmorphon import (
+from icl.augment.lexical.catalogue import load_lexicon
+from icl.augment.lexical.inflect import WordTranslation, count_inflections, select_cell, translate_word
+from icl.augment.lexical.sigmorphon import (
     inflection_accuracy,
     learn_affix_rules,
     load_sigmorphon,
     morph_languages,
     read_sigmorphon,
 )
-from icl.lexical.unimorph import MorphTable, format_features, load_unimorph, parse_features, read_unimorph, unlayer
+from icl.augment.lexical.unimorph import (
+    MorphTable,
+    format_features,
+    load_unimorph,
+    parse_features,
+    read_unimorph,
+    unlayer,
+)
+from icl.cli.lexicon import app
+from icl.config import data_dir
+from icl.errors import ConfigError, DataError
 
 F = parse_features
 

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from icl.cache import CompletionCache
 from icl.cli import app
 from icl.engines import Completion, GenParams
 from icl.errors import ConfigError, IclError
-from icl.plan import RUN_LIMIT, check_run_count, count_runs, plan_sweep, token_counter
-from icl.prompts import Prompt
-from icl.runner import run_sweep
-from icl.sweep import load_sweep
+from icl.prompts.prompt import Prompt
+from icl.run.cache import CompletionCache
+from icl.run.plan import plan_sweep, token_counter
+from icl.sweep.count import RUN_LIMIT, check_run_count, count_runs
+from icl.run.runner import run_sweep
+from icl.sweep.load import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -69,7 +70,7 @@ intent:
 
 def test_plan_counts_what_the_runner_sends_and_then_finds_it_cached(tmp_path: Path, model_dir: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("icl.plan.build.inputs_stamp", lambda sweep: "fixed")  # others may edit icl/ meanwhile
+    monkeypatch.setattr("icl.run.plan.build.inputs_stamp", lambda sweep: "fixed")  # others may edit icl/ meanwhile
     path = tmp_path / "small.yaml"
     path.write_text(SMALL, encoding="utf-8")
     sweep = load_sweep(path)
@@ -107,7 +108,7 @@ def test_estimate_comes_from_recorded_throughput(tmp_path: Path, model_dir: Path
     engine = RecordingEngine()
     run_sweep(load_sweep(path), tmp_path / "results", cache_path=cache_path, engine_factory=lambda m: engine)
     cache = CompletionCache(cache_path)
-    from icl.engine_calls import engine_identity
+    from icl.run.engine_calls import engine_identity
 
     identity = engine_identity(load_sweep(path).runs[0].model)
     gen = cache.throughput(identity, "generate")
@@ -153,7 +154,7 @@ def test_old_cache_files_gain_the_throughput_table(tmp_path: Path) -> None:
 def test_token_counts_match_the_models_tokenizer(model_dir: Path) -> None:
     from transformers import AutoTokenizer
 
-    from icl.spec import ModelSpec
+    from icl.sweep.spec import ModelSpec
 
     counter = token_counter(ModelSpec("gemma-3-270m", "vllm"))
     hf = AutoTokenizer.from_pretrained(model_dir)
@@ -166,7 +167,7 @@ def test_token_counts_match_the_models_tokenizer(model_dir: Path) -> None:
 
 
 def test_tokens_are_unknown_without_a_tokenizer() -> None:
-    from icl.spec import ModelSpec
+    from icl.sweep.spec import ModelSpec
 
     counter = token_counter(ModelSpec("some-org/no-such-model", "openai"))
     assert counter.count([Prompt(text="x")]) is None and "unknown" in counter.source
@@ -233,7 +234,7 @@ def test_limit_is_just_above_10000(tmp_path: Path) -> None:
 
 
 def test_yes_lets_a_large_sweep_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("icl.plan.count.RUN_LIMIT", 2)
+    monkeypatch.setattr("icl.sweep.count.RUN_LIMIT", 2)
     path = tmp_path / "remote.yaml"
     path.write_text("name: remote\nmodels:\n  - name: gemma-3-270m\n    engine: openai\n"
                     "    args: {endpoints: ['http://127.0.0.1:9'], timeout: 2}\n"
@@ -269,8 +270,8 @@ mt:
 
 def test_self_labelled_runs_are_counted_once_their_labels_are_cached(tmp_path: Path, model_dir: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("icl.selflabel.SIZE", 4)
-    monkeypatch.setattr("icl.plan.build.inputs_stamp", lambda sweep: "fixed")
+    monkeypatch.setattr("icl.augment.selflabel.SIZE", 4)
+    monkeypatch.setattr("icl.run.plan.build.inputs_stamp", lambda sweep: "fixed")
     path = tmp_path / "self.yaml"
     path.write_text(SELF, encoding="utf-8")
     sweep = load_sweep(path)
@@ -289,12 +290,12 @@ def test_self_labelled_runs_are_counted_once_their_labels_are_cached(tmp_path: P
 
 def test_quick_plan_is_an_upper_bound_read_from_the_data(tmp_path: Path, model_dir: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from icl.plan import quick_plan
+    from icl.run.plan import quick_plan
 
     path = tmp_path / "small.yaml"
     path.write_text(SMALL, encoding="utf-8")
     sweep = load_sweep(path)
-    monkeypatch.setattr("icl.items.build_items", lambda *a, **k: pytest.fail("quick_plan built a prompt"))
+    monkeypatch.setattr("icl.run.items.build_items", lambda *a, **k: pytest.fail("quick_plan built a prompt"))
     (quick,) = quick_plan(sweep, cache_path=tmp_path / "none.sqlite")
     monkeypatch.undo()
     (exact,) = plan_sweep(sweep, cache_path=tmp_path / "none.sqlite", use_memo=False).models

@@ -8,9 +8,9 @@ import pytest
 
 from icl.data import Example, builtin_registry, label_set, load_flores, load_massive
 from icl.errors import TemplateError
-from icl.prompts import answers, load_template, render, template_names
+from icl.prompts.lint import lint
+from icl.prompts.render import answers, load_template, render, template_names
 from icl.tasks import TASKS
-from icl.template_lint import lint
 
 MASSIVE_LABELS = label_set(builtin_registry().get("massive"), "sw-KE")
 

@@ -15,7 +15,7 @@ import pytest
 
 from icl.engines.logs import EngineLog, console_stream, tail
 from icl.errors import EngineError, TemplateError
-from icl.prompts import load_template, render
+from icl.prompts.render import load_template, render
 
 
 def _noisy() -> None:

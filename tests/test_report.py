@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 
 from icl.analysis.gains import compute_gains, write_gains
 from icl.cli import app
-from icl.engine_calls import engine_identity, gen_key, score_key
 from icl.engines import GenParams
-from icl.items import build_items
-from icl.runner import write_run
-from icl.sweep import load_sweep
+from icl.run.engine_calls import engine_identity, gen_key, score_key
+from icl.run.items import build_items
+from icl.run.runner import write_run
+from icl.sweep.load import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 SWEEP = """
@@ -67,7 +67,7 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out.mkdir(parents=True)
     shutil.copyfile(path, out / "sweep.yaml")
     from icl.analysis.results import write_json
-    from icl.spec import spec_to_json
+    from icl.sweep.spec import spec_to_json
 
     for spec in sweep.runs:
         identity = engine_identity(spec.model)

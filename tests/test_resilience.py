@@ -21,8 +21,8 @@ from conftest import engine_env
 from test_engines import _free_port, start_server, stop_server, wait_ready
 
 from icl.analysis.results import read_jsonl
-from icl.runner import run_sweep
-from icl.sweep import load_sweep
+from icl.run.runner import run_sweep
+from icl.sweep.load import load_sweep
 
 KILL_SWEEP = """
 name: crash

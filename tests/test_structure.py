@@ -112,8 +112,8 @@ def test_wheel_installs_and_renders_a_template(tmp_path: Path) -> None:
     wheel = next(wheel_dir.glob("icl-*.whl"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    site = subprocess.run([sys.executable, "-c", "import site; print(site.getsitepackages()[0])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    # every site-packages folder this interpreter reads (a venv may reuse another's through a .pth)
+    site = "\n".join(p for p in sys.path if p.rstrip("/").endswith("site-packages"))
     py = venv / "bin" / "python"
     venv_site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip()
@@ -129,3 +129,89 @@ def test_wheel_installs_and_renders_a_template(tmp_path: Path) -> None:
     done = subprocess.run([str(py), "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("English: ") and "Yoruba:" in done.stdout
+
+
+def _package(module: str) -> str:
+    """The step package a module belongs to (`icl.augment.lexical.hints` -> `icl.augment`); top-level
+    modules (`icl.config`, `icl.errors`) are their own."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _private_imports(path: Path, modules: dict[str, Path]) -> list[str]:
+    """`from icl.x.y import _name` where icl.x is another package than the importing module's."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    own = _package(_module_name(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("icl") and node.level == 0:
+            if _package(node.module) == own:
+                continue
+            found += [f"{_module_name(path)}: from {node.module} import {a.name}" for a in node.names
+                      if a.name.startswith("_")]
+    return found
+
+
+def test_no_package_cycles() -> None:
+    """Steps depend one way: a package may use a lower one, never one that uses it back (lazy imports
+    count too)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        own = _package(name)
+        graph.setdefault(own, set()).update(_package(d) for d in _imports(path, modules) if _package(d) != own)
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join(stack[stack.index(dep):] + [dep]))
+            elif dep not in state:
+                visit(dep)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    assert cycles == []
+
+
+def test_no_private_imports_across_packages() -> None:
+    modules = _modules()
+    assert [hit for path in modules.values() for hit in _private_imports(path, modules)] == []
+
+
+def _names_outside_tasks(path: Path) -> list[str]:
+    """Places a module outside icl/tasks/ names a task or a mode: a task's name anywhere as a string,
+    a mode's name compared with something or used as a mapping key. (Engines' own operations,
+    `generate` and `score`, are the Engine protocol's words, not modes, and are left alone.)"""
+    from icl.tasks import TASKS
+
+    tasks = set(TASKS)
+    modes = {m for task in TASKS.values() for m in task.modes}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hits = []
+
+    def named(node: ast.AST, names: set[str]) -> bool:
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names
+
+    for node in ast.walk(tree):
+        if named(node, tasks):
+            hits.append(f"{path.relative_to(REPO)}:{node.lineno}: task name {node.value!r}")  # type: ignore[attr-defined]
+        elif isinstance(node, ast.Compare) and any(named(n, modes) for n in (node.left, *node.comparators)):
+            hits.append(f"{path.relative_to(REPO)}:{node.lineno}: compared with a mode name")
+        elif isinstance(node, ast.Dict) and any(k is not None and named(k, modes) for k in node.keys):
+            hits.append(f"{path.relative_to(REPO)}:{node.lineno}: a mode name as a key")
+    return hits
+
+
+def test_no_task_or_mode_name_outside_tasks() -> None:
+    """A Task owns every difference between tasks: no other module branches on a task's or mode's name."""
+    hits = [hit for path in PACKAGE.rglob("*.py") if "tasks" not in path.relative_to(PACKAGE).parts[:1]
+            for hit in _names_outside_tasks(path)]
+    assert hits == []

@@ -14,12 +14,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from icl.analysis.comparisons import Comparison
-from icl.analysis.metrics import PairedResult
 from icl.analysis.results import read_json, read_jsonl, run_dirs
 from icl.errors import DataError
-from icl.languages import RESOURCE_ORDER, get_language
-from icl.spec import non_english, pair_label
+from icl.languages import RESOURCE_ORDER, get_language, non_english, pair_label
+from icl.metrics import PairedResult
+from icl.sweep.comparisons import Comparison
 from icl.tasks import get_task
 
 _IGNORED = {"run_id", "sweep", "labels"}

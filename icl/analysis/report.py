@@ -19,8 +19,7 @@ from typing import Any
 from icl.analysis.gains import is_significant
 from icl.analysis.results import read_json, read_jsonl, run_dirs, table_rows
 from icl.errors import DataError
-from icl.languages import RESOURCE_ORDER, get_language
-from icl.spec import non_english
+from icl.languages import RESOURCE_ORDER, get_language, non_english
 from icl.tasks import TASKS, get_task
 
 SAMPLE_ROWS = 20

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.analysis.results import metrics_body, read_json, read_jsonl, read_labels, write_json
-from icl.tasks import get_task
-
-RANK_NOTE = "rank: argmax of summed label log-probabilities"
+from icl.tasks import get_mode, get_task
 
 
 def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -23,8 +21,8 @@ def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequen
     extra: dict[str, Any] = {"n": len(rows), "mode": mode, "errors": sum(r.get("error") is not None for r in rows)}
     if the_task.labelled:
         extra["unparseable"] = sum(p is None for p in preds)
-    note = RANK_NOTE if mode == "rank" else the_task.postprocess_note
-    body = metrics_body(run_id, task, the_task.score(preds, [r["reference"] for r in rows]), note, extra)
+    body = metrics_body(run_id, task, the_task.score(preds, [r["reference"] for r in rows]),
+                        get_mode(task, mode).note, extra)
     write_json(run_dir / "metrics.json", body)
     return body
 
@@ -36,7 +34,7 @@ def rescore_run(run_dir: Path) -> bool:
     spec = read_json(run_dir / "spec.json")
     rows = read_jsonl(run_dir / "predictions.jsonl")
     task = get_task(spec["task"])
-    if spec["mode"] != "rank":
+    if not get_mode(spec["task"], spec["mode"]).ranks:  # ranked predictions are the label scores' argmax
         labels = read_labels(run_dir)
         for row in rows:
             row["prediction"] = task.predict(row["output"], labels) if row.get("error") is None else None

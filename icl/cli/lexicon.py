@@ -22,8 +22,8 @@ app = typer.Typer(help="Bilingual lexicons and morphology: sizes, English covera
 def stats(lang: Annotated[list[str] | None, typer.Option(
         "--lang", "-l", help="Language code(s); default: every catalogue language.")] = None) -> None:
     """Entries per source and English token/type coverage (FLORES-200 devtest, MASSIVE en-US)."""
-    from icl.lexical.catalogue import lexicon_languages
-    from icl.lexical.coverage import lexicon_stats
+    from icl.augment.lexical.catalogue import lexicon_languages
+    from icl.augment.lexical.coverage import lexicon_stats
 
     langs = lang or lexicon_languages()
     table = Table(title="Lexicon coverage of English (greedy longest match, en-xx lexicon)")
@@ -48,7 +48,7 @@ def morph_eval(
     fallback: Annotated[bool, typer.Option(help="Inflect uncovered lemmas with affix rules learned on trn.")] = True,
 ) -> None:
     """Exact-match accuracy of UniMorph table lookup on SIGMORPHON items, per language."""
-    from icl.lexical.sigmorphon import inflection_accuracy, morph_languages
+    from icl.augment.lexical.sigmorphon import inflection_accuracy, morph_languages
 
     langs = lang or morph_languages()
     table = Table(title=f"UniMorph table lookup vs SIGMORPHON {split}")

@@ -41,10 +41,10 @@ def run(
     """Run every combination of a sweep, write results/<sweep>/, and print the table."""
     from icl.config import results_dir
     from icl.engines.logs import VERBOSE_ENV, console_stream, opened_logs
-    from icl.plan import check_run_count, refuse_over_limit
-    from icl.runner import run_sweep
-    from icl.sweep import load_sweep
-    from icl.timings import Phases, process_age
+    from icl.run.runner import run_sweep
+    from icl.run.timings import Phases, process_age
+    from icl.sweep.count import check_run_count, refuse_over_limit
+    from icl.sweep.load import load_sweep
 
     phases = Phases()
     phases.add("start and imports", process_age() or 0.0)
@@ -92,8 +92,9 @@ def plan(
     """Without loading a model: runs, prompts, prompt tokens, what is cached, and a time estimate."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from icl.plan import RUN_LIMIT, count_runs, plan_sweep, quick_plan
-    from icl.sweep import load_sweep
+    from icl.run.plan import plan_sweep, quick_plan
+    from icl.sweep.count import RUN_LIMIT, count_runs
+    from icl.sweep.load import load_sweep
 
     counts = count_runs(sweep_file)
     if counts is not None and sum(counts.values()) > RUN_LIMIT and not yes:
@@ -203,7 +204,7 @@ def gains(
 ) -> None:
     """Gains over each baseline named in the sweep's `gains:` section, with paired-bootstrap 95% CIs."""
     from icl.analysis.gains import compute_gains, gains_markdown, write_gains
-    from icl.sweep import load_comparisons
+    from icl.sweep.load import load_comparisons
 
     comparisons = load_comparisons(sweep_dir / "sweep.yaml")
     if not comparisons:
@@ -251,7 +252,7 @@ def langs(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Every language icl knows, its codes in each data set, and which data is here for it."""
-    from icl.availability import availability
+    from icl.cli.langs import availability
 
     rows = availability(has=[h.strip() for h in has.split(",") if h.strip()], resource=resource or None)
     if as_json:

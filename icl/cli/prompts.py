@@ -19,18 +19,21 @@ def render(
     seed: int = typer.Option(0, help="Seed of the run's rng."),
     selector: str = typer.Option("shared", help="first, random, shared, bm25, similar."),
     index: int = typer.Option(0, help="Which test item (0-based)."),
-    mode: str = typer.Option("generate", help="generate or rank (rank also lists the scored continuations)."),
+    mode: str = typer.Option("", help="A mode of the task (intent: generate or rank; rank also lists the scored "
+                                      "continuations). Default: the task's first."),
     pool: str = typer.Option("", help="Demonstration pool (default: the task's)."),
     dataset: str = typer.Option("", help="Data set (default: the task's; shipped ones only)."),
 ) -> None:
     """Print the exact prompt icl would send for one test item."""
-    from icl.items import build_items
     from icl.languages import get_language
-    from icl.spec import ModelSpec, Pool, RunSpec
-    from icl.tasks import get_task
+    from icl.run.items import build_items
+    from icl.sweep.spec import ModelSpec, Pool, RunSpec
+    from icl.tasks import get_mode, get_task
 
     name = template.split("/", 1)[0]
     task = get_task(name, key="template")
+    if mode:
+        get_mode(task.name, mode, key="--mode")
     tgt = get_language(lang, key="--lang").code
     source = tgt if task.labelled else get_language(src, key="--src").code  # labelled text is in one language
     spec = RunSpec(sweep="render", task=task.name, model=ModelSpec("none", "hf"), src=source, tgt=tgt,
@@ -52,8 +55,8 @@ def render(
 @clean_errors
 def lint() -> None:
     """Parse every template and check its variables against what its task provides."""
-    from icl.prompts import template_names
-    from icl.template_lint import lint as lint_templates
+    from icl.prompts.lint import lint as lint_templates
+    from icl.prompts.render import template_names
 
     problems = lint_templates()
     for p in problems:

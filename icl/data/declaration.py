@@ -6,7 +6,7 @@ a sweep adds its own under its `datasets:` key (inline, or a path to a YAML file
 error names the file and the key.
 
     name: kin_news                 # how sweeps and pools refer to it
-    task: mt                       # mt | intent
+    task: mt                       # a task of icl.tasks.TASKS
     format: tsv                    # lines | jsonl | tsv | csv | conll | hf
     path: kin_news/{split}.tsv     # relative to this file; `{data}/...` is under ICL_DATA_DIR;
                                    # {split} and language fields ({flores}, {code}, {iso1}, {massive} ...)
@@ -26,23 +26,15 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from icl.data.files import load_yaml
 from icl.errors import ConfigError, DataError
-from icl.validate import load_yaml
+from icl.tasks import TASKS, get_task
 
 FORMATS = ("lines", "jsonl", "tsv", "csv", "conll", "hf")
 """`lines`: one file per language, one item per line, files line-aligned (FLORES, NTREX).
 `jsonl`/`tsv`/`csv`: one record per line/row, fields named by `columns`. `conll`: xSID-style blocks
 with `# text = ...` / `# intent = ...` comments (`:` also accepted). `hf`: anything
 `datasets.load_dataset` reads (a hub id for users with a hub, or a local builder such as json/csv)."""
-
-ROLES: dict[str, dict[str, str | None]] = {
-    "mt": {"source": "source", "target": "target", "id": None, "source_language": None, "target_language": None},
-    "intent": {"text": "text", "label": "label", "id": None, "group": None, "language": None},
-}
-"""task -> column role -> default column name (None: optional, absent unless declared)."""
-
-CONLL_DEFAULTS = {"text": "text", "label": "intent", "id": "id"}
-"""CoNLL comment keys read for each role unless `columns` says otherwise."""
 
 _KEYS = {"name", "task", "format", "path", "paths", "splits", "split_column", "test_split", "demo_split",
          "columns", "languages", "header", "id_prefix", "origin", "hf", "aliases", "description", "licence",
@@ -59,7 +51,7 @@ class DatasetSpec:
     name: str
     """How sweeps (`datasets: [...]`) and pools refer to it."""
     task: str
-    """`mt` (parallel text) or `intent` (text classification)."""
+    """A key of icl.tasks.TASKS (whose `parallel` says whether items are sentence pairs)."""
     format: str
     """One of FORMATS."""
     path: str
@@ -99,8 +91,8 @@ class DatasetSpec:
 
     @property
     def parallel(self) -> bool:
-        """Items are sentence pairs in two languages (MT), not labelled text in one."""
-        return self.task == "mt"
+        """Items are sentence pairs in two languages (MT), not labelled text in one (the task says)."""
+        return get_task(self.task).parallel
 
     @property
     def column_map(self) -> dict[str, str]:
@@ -181,13 +173,15 @@ def parse_declaration(raw: Any, where: str, base: Path, name: str | None = None)
     if "name" in raw and raw["name"] != name:
         raise _fail(where, "name", f"{raw['name']!r} differs from the key it is declared under ({name!r})")
     task = _str(raw, "task", where)
-    if task not in ROLES:
-        raise _fail(where, "task", f"{task!r} is not one of {', '.join(ROLES)}")
+    if task not in TASKS:
+        raise _fail(where, "task", f"{task!r} is not one of {', '.join(TASKS)}")
+    parallel = TASKS[task].parallel
     fmt = _str(raw, "format", where)
     if fmt not in FORMATS:
         raise _fail(where, "format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
-    if fmt == "lines" and task != "mt":
-        raise _fail(where, "format", "`lines` holds parallel text (task mt); use jsonl/tsv/csv/conll for labels")
+    if fmt == "lines" and not parallel:
+        raise _fail(where, "format", f"`lines` holds parallel text; task {task} reads labelled text: use "
+                                     "jsonl/tsv/csv/conll")
     path = "" if fmt == "hf" else _str(raw, "path", where)
     hf = raw.get("hf", {})
     if fmt == "hf" and (not isinstance(hf, Mapping) or "path" not in hf):
@@ -213,7 +207,7 @@ def parse_declaration(raw: Any, where: str, base: Path, name: str | None = None)
         raise _fail(where, "path", f"{len(splits)} splits need `{{split}}` in the path or a split_column")
     columns = _columns(raw.get("columns", {}), task, fmt, where)
     languages = _str_list(raw, "languages", where)
-    want = 2 if task == "mt" else 1
+    want = 2 if parallel else 1
     if languages and len(languages) != want:
         raise _fail(where, "languages", f"task {task} names {want} language(s) (got {len(languages)})")
     header = raw.get("header", True)
@@ -250,7 +244,7 @@ def _language_columns(spec: DatasetSpec) -> list[str]:
 def _columns(raw: Any, task: str, fmt: str, where: str) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise _fail(where, "columns", "expected a mapping of role -> column name")
-    roles = ROLES[task]
+    roles = TASKS[task].roles
     for role, column in raw.items():
         if role not in roles:
             raise _fail(where, f"columns.{role}", f"not a role of task {task} (roles: {', '.join(roles)})")
@@ -260,8 +254,8 @@ def _columns(raw: Any, task: str, fmt: str, where: str) -> dict[str, str]:
         if raw:
             raise _fail(where, "columns", "format lines has no columns (one sentence a line)")
         return {}
-    defaults = {r: CONLL_DEFAULTS.get(r, c) if fmt == "conll" and r in ("text", "label") else c
-                for r, c in roles.items()}
+    conll = TASKS[task].conll_columns
+    defaults = {r: conll.get(r, c) if fmt == "conll" else c for r, c in roles.items()}
     merged = {r: c for r, c in defaults.items() if c is not None}
     merged.update({r: str(c) for r, c in raw.items()})
     return merged

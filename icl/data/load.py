@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from icl.config import data_dir
 from icl.data.declaration import SHIPPED_KINDS, DatasetSpec, Registry, builtin_registry
 from icl.data.example import Example, LabelSet
 from icl.data.readers import Record, read_lines, read_records
 from icl.errors import ConfigError, DataError, MissingFileError
-from icl.languages import Language, get_language
-from icl.spec import Pool, RunSpec, pair_label
+from icl.languages import Language, get_language, pair_label
+
+if TYPE_CHECKING:  # a run's spec is read, never built, here: the data step sits below the sweep step
+    from icl.sweep.spec import Pool, RunSpec
 
 
 def load_examples(spec: DatasetSpec, split: str, src: str, tgt: str | None = None) -> list[Example]:

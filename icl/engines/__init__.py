@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from icl.errors import ConfigError
-from icl.prompts import Prompt
+from icl.prompts.prompt import Prompt
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Any
 
 from icl.engines import Completion, GenParams, split_continuation, truncate_at_stop
 from icl.engines.logs import EngineLog
+from icl.engines.models import resolve_model
 from icl.errors import EngineError
-from icl.models import resolve_model
-from icl.prompts import Prompt
+from icl.prompts.prompt import Prompt
 
 
 class HfEngine:

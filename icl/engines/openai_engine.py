@@ -23,7 +23,7 @@ import requests
 
 from icl.engines import Completion, GenParams, LabelTrie
 from icl.errors import EngineError
-from icl.prompts import Prompt
+from icl.prompts.prompt import Prompt
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 

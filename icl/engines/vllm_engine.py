@@ -20,9 +20,9 @@ from typing import Any
 
 from icl.engines import Completion, GenParams, LabelTrie, split_continuation
 from icl.engines.logs import EngineLog
+from icl.engines.models import resolve_model
 from icl.errors import EngineError
-from icl.models import resolve_model
-from icl.prompts import Prompt
+from icl.prompts.prompt import Prompt
 
 _CPU_DEFAULTS: dict[str, Any] = {
     "dtype": "float32",  # bf16 can die with SIGILL in the AMX attention kernel on these CPUs

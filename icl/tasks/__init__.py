@@ -1,5 +1,5 @@
 """Tasks as objects: what data a task reads, what its templates see, how its outputs become
-predictions, and how they are scored and compared.
+predictions, and how they are scored and compared (`base` says what a task is).
 
 Adding a task is one module here (a class satisfying `Task`) plus its templates under
 `prompts/<task>/`; every other step asks the task object instead of testing the task's name.
@@ -7,69 +7,10 @@ Adding a task is one module here (a class satisfying `Task`) plus its templates 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, Protocol
-
-from icl.analysis.metrics import PairedResult, Score
-from icl.data import Example, LabelSet
 from icl.errors import ConfigError
+from icl.tasks.base import Axis, Mode, SyntheticRecipe, Task, argmax
 from icl.tasks.intent import IntentTask
 from icl.tasks.mt import MtTask
-
-
-class Task(Protocol):
-    """One task. Attributes are the defaults a sweep section falls back on."""
-
-    name: str
-    """Registry key, sweep section and `prompts/<name>/` folder."""
-    dataset: str
-    """Declared data set scored when the sweep names none."""
-    template: str
-    """Template name when the sweep names none."""
-    pool: str
-    """Demonstration pool spelling when the sweep names none."""
-    max_tokens: int
-    """Generation limit when the sweep sets none."""
-    section_keys: frozenset[str]
-    """Sweep keys this task adds to the common ones (mt: directions; intent: modes)."""
-    labelled: bool
-    """Predictions are labels from the data set's inventory (LabelSet), so outputs can be unparseable."""
-    answer_fields: tuple[str, ...]
-    """The arguments icl passes to a template's `answer` macro (in rank mode)."""
-    main_metric: str
-    """The metric plots and summaries lead with."""
-    gain_metrics: tuple[str, ...]
-    """Metrics compared with a paired bootstrap in gains."""
-    postprocess_note: str
-    """How an output becomes a prediction, written into every metrics.json."""
-
-    def runs(self, section: Mapping[str, Any], languages: Sequence[str], path: Path) -> list[tuple[str, str, str]]:
-        """(src, tgt, mode) of every run the section asks for each language code."""
-        ...
-
-    def context(self, query: Example, demos: Sequence[Example], hints: Sequence[Mapping[str, Any]],
-                labels: LabelSet | None) -> dict[str, Any]:
-        """The variables a template of this task sees; `icl prompts lint` checks templates against it."""
-        ...
-
-    def answer_args(self, labels: LabelSet | None) -> list[dict[str, str]]:
-        """Rank mode: one `answer` macro call's arguments per candidate (keys: answer_fields)."""
-        ...
-
-    def predict(self, output: str, labels: LabelSet | None) -> str | None:
-        """The post-processed prediction of one raw output (None: unparseable)."""
-        ...
-
-    def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
-        """Every metric of the task over one run."""
-        ...
-
-    def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
-                resamples: int, seed: int) -> list[PairedResult]:
-        """Paired bootstrap of system over baseline on the same items, one result per gain metric."""
-        ...
-
 
 TASKS: dict[str, Task] = {"mt": MtTask(), "intent": IntentTask()}
 """Task name -> task."""
@@ -80,3 +21,14 @@ def get_task(name: str, key: str = "task") -> Task:
     if name not in TASKS:
         raise ConfigError(f"{key}: unknown task {name!r} (known: {', '.join(TASKS)})")
     return TASKS[name]
+
+
+def get_mode(task: str, mode: str, key: str = "mode") -> Mode:
+    """A task's mode by name; ConfigError naming the task's modes."""
+    modes = get_task(task).modes
+    if mode not in modes:
+        raise ConfigError(f"{key}: task {task} has no mode {mode!r} (modes: {', '.join(modes)})")
+    return modes[mode]
+
+
+__all__ = ["TASKS", "Axis", "Mode", "SyntheticRecipe", "Task", "argmax", "get_mode", "get_task"]

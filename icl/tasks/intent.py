@@ -5,19 +5,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from icl.analysis.metrics import INTENT_METRICS, PairedResult, Score, paired_bootstrap_accuracy
-from icl.data import Example, LabelSet
 from icl.languages import get_language
-from icl.spec import default_dataset
-from icl.validate import check_list
+from icl.metrics import INTENT_METRICS, PairedResult, Score, paired_bootstrap_accuracy
+from icl.tasks.base import Axis, Mode, SyntheticRecipe, argmax
 
-MODES = ("generate", "rank")
+if TYPE_CHECKING:
+    from icl.data.example import Example, LabelSet
+
+_MODES = {
+    "generate": Mode("generate", ranks=False,
+                     note="label-match: first known intent label found as a whole word in the output (leftmost, "
+                          "longest); none found = unparseable, counted wrong and kept verbatim"),
+    "rank": Mode("rank", ranks=True, note="rank: argmax of summed label log-probabilities"),
+}
+MODES = tuple(_MODES)
 """`generate`: parse the first known label out of the output; `rank`: score every label."""
+
+_SYNTHETIC = SyntheticRecipe(
+    dataset="massive", split="train", language="en-US", corpus="massive-1.1:en-US:train",
+    origin="massive-train", prefix="synth-massive", replaces="source")
+"""Synthetic demonstrations' English originals."""
 
 
 @dataclass(frozen=True)
@@ -25,33 +37,39 @@ class IntentTask:
     """MASSIVE 1.1 by default, demonstrations from the same locale's train split."""
 
     name: str = "intent"
-    dataset: str = default_dataset("intent")
+    dataset: str = "massive"
     template: str = "labels"
     pool: str = "train"
     max_tokens: int = 24
-    section_keys: frozenset[str] = frozenset({"modes"})
+    axes: tuple[Axis, ...] = (Axis("modes", MODES, ("generate",)),)
+    parallel: bool = False
+    roles: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType(
+        {"text": "text", "label": "label", "id": None, "group": None, "language": None}))
+    conll_columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(
+        {"text": "text", "label": "intent"}))  # xSID's comment keys
     labelled: bool = True
+    modes: Mapping[str, Mode] = field(default_factory=lambda: MappingProxyType(_MODES))
     answer_fields: tuple[str, ...] = ("intent", "scenario")
     main_metric: str = "accuracy"
     gain_metrics: tuple[str, ...] = ("accuracy",)
-    postprocess_note: str = ("label-match: first known intent label found as a whole word in the output (leftmost, "
-                             "longest); none found = unparseable, counted wrong and kept verbatim")
+    synthetic: SyntheticRecipe = _SYNTHETIC
+    selflabel: str = "best-label"
 
-    def runs(self, section: Mapping[str, Any], languages: Sequence[str], path: Path) -> list[tuple[str, str, str]]:
-        modes = check_list("intent.modes", section.get("modes", ["generate"]), str, path, MODES)
-        return [(lang, lang, mode) for lang in languages for mode in modes]
+    def runs(self, options: Mapping[str, Sequence[str]], languages: Sequence[str]) -> list[tuple[str, str, str]]:
+        return [(lang, lang, mode) for lang in languages for mode in options["modes"]]
 
     def context(self, query: Example, demos: Sequence[Example], hints: Sequence[Mapping[str, Any]],
                 labels: LabelSet | None) -> dict[str, Any]:
         lang = get_language(query.src_lang)
-        inventory = labels or LabelSet((), {})
         return {"source": query.source, "lang_name": lang.name, "lang_code": lang.code,
-                "labels": list(inventory.labels), "scenarios": inventory.by_group(), "demos": list(demos),
+                "labels": list(labels.labels) if labels is not None else [],
+                "scenarios": labels.by_group() if labels is not None else {}, "demos": list(demos),
                 "hints": list(hints)}
 
     def answer_args(self, labels: LabelSet | None) -> list[dict[str, str]]:
-        inventory = labels or LabelSet((), {})
-        return [{"intent": label, "scenario": inventory.groups.get(label, "")} for label in inventory.labels]
+        if labels is None:
+            return []
+        return [{"intent": label, "scenario": labels.groups.get(label, "")} for label in labels.labels]
 
     def predict(self, output: str, labels: LabelSet | None) -> str | None:
         """The first label found as a whole word in the output (leftmost, then longest), or None."""
@@ -60,6 +78,12 @@ class IntentTask:
         pattern, canonical = _label_pattern(labels.labels)
         match = pattern.search(output)
         return canonical[match.group(1).casefold()] if match else None
+
+    def pick(self, scores: Sequence[float], labels: LabelSet | None) -> str | None:
+        """The label whose answer continuation scored highest (the first on ties)."""
+        if labels is None or not labels.labels:
+            return None
+        return labels.labels[argmax(scores)]
 
     def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
         return {name: fn(predictions, references) for name, fn in INTENT_METRICS.items()}

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from icl.analysis.metrics import MT_METRICS, PairedResult, Score, paired_bootstrap_mt
-from icl.data import Example, LabelSet
+from icl.errors import ConfigError
 from icl.languages import get_language
-from icl.spec import default_dataset
-from icl.validate import check_list
+from icl.metrics import MT_METRICS, PairedResult, Score, paired_bootstrap_mt
+from icl.tasks.base import Axis, Mode, SyntheticRecipe
+
+if TYPE_CHECKING:
+    from icl.data.example import Example, LabelSet
 
 DIRECTIONS = ("en-xx", "xx-en")
 """English into the language, and the language into English."""
+
+_GENERATE = Mode("generate", ranks=False,
+                 note="first-line: the first non-empty line of the output, surrounding whitespace stripped")
+
+_SYNTHETIC = SyntheticRecipe(
+    dataset="ntrex128", split="test", language="eng", corpus="ntrex128:newstest2019-src.eng.txt",
+    origin="ntrex128", prefix="synth-ntrex", replaces="target")
+"""Synthetic demonstrations' English originals."""
 
 
 @dataclass(frozen=True)
@@ -22,21 +32,27 @@ class MtTask:
     """FLORES-200 devtest by default, demonstrations from NTREX-128."""
 
     name: str = "mt"
-    dataset: str = default_dataset("mt")
+    dataset: str = "flores200"
     template: str = "plain"
     pool: str = "ntrex"
     max_tokens: int = 128
-    section_keys: frozenset[str] = frozenset({"directions"})
+    axes: tuple[Axis, ...] = (Axis("directions", DIRECTIONS, ("en-xx",)),)
+    parallel: bool = True
+    roles: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType(
+        {"source": "source", "target": "target", "id": None, "source_language": None, "target_language": None}))
+    conll_columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     labelled: bool = False
+    modes: Mapping[str, Mode] = field(default_factory=lambda: MappingProxyType({"generate": _GENERATE}))
     answer_fields: tuple[str, ...] = ("target",)
     main_metric: str = "chrf++"
     gain_metrics: tuple[str, ...] = ("chrf++", "bleu")
-    postprocess_note: str = "first-line: the first non-empty line of the output, surrounding whitespace stripped"
+    synthetic: SyntheticRecipe = _SYNTHETIC
+    selflabel: str = "backtranslate"
 
-    def runs(self, section: Mapping[str, Any], languages: Sequence[str], path: Path) -> list[tuple[str, str, str]]:
-        directions = check_list("mt.directions", section.get("directions", ["en-xx"]), str, path, DIRECTIONS)
-        return [("eng", lang, "generate") if d == "en-xx" else (lang, "eng", "generate")
-                for lang in languages for d in directions if lang != "eng"]
+    def runs(self, options: Mapping[str, Sequence[str]], languages: Sequence[str]) -> list[tuple[str, str, str]]:
+        mode = next(iter(self.modes))
+        return [("eng", lang, mode) if d == "en-xx" else (lang, "eng", mode)
+                for lang in languages for d in options["directions"] if lang != "eng"]
 
     def context(self, query: Example, demos: Sequence[Example], hints: Sequence[Mapping[str, Any]],
                 labels: LabelSet | None) -> dict[str, Any]:
@@ -54,6 +70,9 @@ class MtTask:
             if line.strip():
                 return line.strip()
         return ""
+
+    def pick(self, scores: Sequence[float], labels: LabelSet | None) -> str | None:
+        raise ConfigError("mt: translations are generated; there are no labels to rank")
 
     def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
         hyps = [p or "" for p in predictions]

@@ -1,0 +1,132 @@
+"""The augment step of a sweep: what a run's demonstrations and prompts gain beyond gold data.
+
+`augment(spec, data, labeler, registry)` returns the demonstration pool (gold, synthetic or
+self-labelled) and a hint function (or None); the runner calls it once per run. A bilingual lexicon
+helps a model in a language it barely knows in two ways: synthetic demonstrations
+(icl.lexical.synthetic, after Wang, Ruder & Neubig 2022) and dictionary hints in the prompt
+(icl.lexical.hints); both read only the lexicon and UniMorph tables, never a reference. Without a
+lexicon, the model can label in-language text itself (icl.selflabel, `selflabel`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from icl.augment.lexical.catalogue import load_lexicon
+from icl.augment.lexical.hints import MAX_HINTS, HintFn, frequent_words, hints_for
+from icl.augment.lexical.pseudo import morph_tables
+from icl.augment.lexical.synthetic import build_synthetic, require_lexicon, swap, synthesize, synthetic_origin
+from icl.augment.selflabel import Labeler, selflabel_pool
+from icl.data import Example, Registry, RunData, builtin_registry, load_text
+from icl.errors import ConfigError
+from icl.sweep.spec import RunSpec
+from icl.tasks import get_task
+
+Augmenter = Callable[[RunSpec, RunData, Labeler | None, Registry], tuple[list[Example], HintFn | None]]
+"""(run, its data, the model lent for labelling or None, the data sets) -> (pool, hint function or None)."""
+
+
+def hint_function(spec: RunSpec, pool: Sequence[Example], max_hints: int = MAX_HINTS) -> HintFn:
+    """The per-query hint function of a run.
+
+    Direction: MT eng->X looks the English source up in the en-xx lexicon, with morphology when
+    `spec.morph`; MT X->eng and intent (X utterances, English labels) look the X source up in the
+    xx-en lexicon, never with morphology: translate_word lemmatizes English only, and UniMorph
+    analysis of X forms back to English would need the reverse machinery (not built).
+    Stop words (`frequent_words`) come from monolingual text in the query's language: NTREX-128's
+    English side for English sources (the same list for every pair and pool), otherwise the gold
+    pool's sentences in that language (none when fewer than STOP_MIN_TEXTS, e.g. a small held-out
+    pool, or an intent pool in another locale).
+    """
+    lang = require_lexicon(spec.language, spec.augment)
+    english_source = spec.src == "eng" and spec.tgt != "eng"
+    lexicon = load_lexicon(lang, "en-xx" if english_source else "xx-en")
+    tables = morph_tables(lang) if english_source and spec.morph else None
+    if english_source:  # the same English for every pair and pool size: NTREX-128's English side
+        texts = tuple(ex.source for ex in load_text("ntrex128", "eng"))
+    else:
+        texts = tuple(ex.source for ex in pool if ex.src_lang == spec.src)
+    skip = frequent_words(texts)
+
+    def hint_fn(example: Example) -> list[dict[str, object]]:
+        return hints_for(example, lexicon, tables, max_hints, skip)
+
+    return hint_fn
+
+
+def synthetic_pool(spec: RunSpec, data: RunData) -> list[Example]:
+    """The synthetic demonstrations that replace a run's gold pool.
+
+    Intent: pseudo-X utterances from MASSIVE en-US train, whatever locale the gold pool was. MT with
+    the NTREX pool: the cached NTREX set (same English sentences as the gold pool, pseudo-X in place of
+    the reference), swapped for X->eng. MT with any other pool (`heldout:N`, a declared data set): the
+    pool's own English side pseudo-translated (ids `synth-<pool prefix>:<i>`; not cached on disk).
+    """
+    lang = require_lexicon(spec.language, spec.augment)
+    if get_task(spec.task).synthetic.replaces == "source":
+        return list(build_synthetic(spec.task, lang, spec.morph, spec.seed).examples)
+    english_source = spec.src == "eng"
+    if data.pool_source == "ntrex128/test":
+        direction = "en-xx" if english_source else "xx-en"
+        return list(build_synthetic(spec.task, lang, spec.morph, spec.seed, direction=direction).examples)
+    english = [ex if english_source else swap(ex) for ex in data.pool]
+    prefix = "synth-" + (english[0].id.split(":", 1)[0] if english else "pool")
+    origin = synthetic_origin(spec.task, load_lexicon(lang, "en-xx"), spec.morph, corpus=spec.pool.text)
+    examples, _ = synthesize(english, spec.task, lang, spec.morph, spec.seed, origin, prefix)
+    return examples if english_source else [swap(ex) for ex in examples]
+
+
+def augment_none(spec: RunSpec, data: RunData, labeler: Labeler | None,
+                 registry: Registry) -> tuple[list[Example], HintFn | None]:
+    """The gold pool, no hints."""
+    return list(data.pool), None
+
+
+def augment_hints(spec: RunSpec, data: RunData, labeler: Labeler | None,
+                  registry: Registry) -> tuple[list[Example], HintFn | None]:
+    """The gold pool; hints for the query only (demonstrations are shown without hints)."""
+    return list(data.pool), hint_function(spec, data.pool)
+
+
+def augment_synthetic(spec: RunSpec, data: RunData, labeler: Labeler | None,
+                      registry: Registry) -> tuple[list[Example], HintFn | None]:
+    """Synthetic demonstrations replace the gold pool; no hints."""
+    return synthetic_pool(spec, data), None
+
+
+def augment_both(spec: RunSpec, data: RunData, labeler: Labeler | None,
+                 registry: Registry) -> tuple[list[Example], HintFn | None]:
+    """Synthetic demonstrations and query hints (stop words still from the gold pool's text)."""
+    return synthetic_pool(spec, data), hint_function(spec, data.pool)
+
+
+def augment_selflabel(spec: RunSpec, data: RunData, labeler: Labeler | None,
+                      registry: Registry) -> tuple[list[Example], HintFn | None]:
+    """In-language text from the pool, labelled by the run's own model (icl.selflabel); no hints."""
+    return selflabel_pool(spec, data, labeler, registry), None
+
+
+AUGMENTERS: dict[str, Augmenter] = {
+    "none": augment_none,
+    "hints": augment_hints,
+    "synthetic": augment_synthetic,
+    "hints+synthetic": augment_both,
+    "selflabel": augment_selflabel,
+}
+"""RunSpec.augment -> augmenter."""
+
+NEEDS_MODEL = frozenset({"selflabel"})
+"""Augmentations that call the run's model while its prompts are built."""
+
+
+def augment(spec: RunSpec, data: RunData, labeler: Labeler | None = None,
+            registry: Registry | None = None) -> tuple[list[Example], HintFn | None]:
+    """What the runner calls once per run: (demonstration pool, hint function or None).
+
+    Never mutates the data. ConfigError when `spec.augment` is unknown, when a lexicon augmentation
+    finds no lexicon for the run's non-English language, or when `selflabel` has no model to ask.
+    """
+    fn = AUGMENTERS.get(spec.augment)
+    if fn is None:
+        raise ConfigError(f"augment: {spec.augment!r} is not one of {', '.join(AUGMENTERS)}")
+    return fn(spec, data, labeler, registry or builtin_registry())

@@ -1,0 +1,64 @@
+"""Classification metrics as pure functions: accuracy and macro-F1 over the gold labels, and a paired
+bootstrap over items."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+from icl.metrics.base import PairedResult, Score
+
+
+def score_accuracy(predicted: Sequence[str | None], gold: Sequence[str]) -> Score:
+    """Exact label match; an unparseable prediction (None) counts as wrong."""
+    if len(predicted) != len(gold):
+        raise ValueError(f"accuracy: {len(predicted)} predictions for {len(gold)} gold labels")
+    if not gold:
+        return Score("accuracy", None, "accuracy|exact-label", 0, note="no items")
+    correct = sum(p == g for p, g in zip(predicted, gold, strict=True))
+    return Score("accuracy", round(100.0 * correct / len(gold), 4), "accuracy|exact-label", len(gold))
+
+
+def score_macro_f1(predicted: Sequence[str | None], gold: Sequence[str]) -> Score:
+    """Macro-F1 over the labels present in gold (a label never predicted nor gold is ignored)."""
+    if len(predicted) != len(gold):
+        raise ValueError(f"macro_f1: {len(predicted)} predictions for {len(gold)} gold labels")
+    labels = sorted(set(gold))
+    if not labels:
+        return Score("macro_f1", None, "macro-f1|gold-labels", 0, note="no items")
+    f1s = []
+    for label in labels:
+        tp = sum(p == label and g == label for p, g in zip(predicted, gold, strict=True))
+        fp = sum(p == label and g != label for p, g in zip(predicted, gold, strict=True))
+        fn = sum(p != label and g == label for p, g in zip(predicted, gold, strict=True))
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return Score("macro_f1", round(100.0 * sum(f1s) / len(f1s), 4), "macro-f1|gold-labels", len(gold))
+
+
+INTENT_METRICS: dict[str, Callable[[Sequence[str | None], Sequence[str]], Score]] = {
+    "accuracy": score_accuracy,
+    "macro_f1": score_macro_f1,
+}
+
+
+def paired_bootstrap_accuracy(baseline_correct: Sequence[bool], system_correct: Sequence[bool],
+                              resamples: int = 1000, seed: int = 12345) -> PairedResult:
+    """Bootstrap over items: both systems are resampled with the same item indices."""
+    n = len(baseline_correct)
+    if n != len(system_correct) or n == 0:
+        raise ValueError("paired bootstrap needs two non-empty, equally long lists over the same items")
+    rng = random.Random(seed)
+    a = [int(x) for x in baseline_correct]
+    b = [int(x) for x in system_correct]
+    deltas = []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        deltas.append(100.0 * (sum(b[i] for i in idx) - sum(a[i] for i in idx)) / n)
+    deltas.sort()
+    base, sys_ = 100.0 * sum(a) / n, 100.0 * sum(b) / n
+    delta = sys_ - base
+    worse = sum(d <= 0 for d in deltas) if delta > 0 else sum(d >= 0 for d in deltas)
+    return PairedResult("accuracy", round(base, 4), round(sys_, 4), round(delta, 4),
+                        round(deltas[int(0.025 * resamples)], 4), round(deltas[int(0.975 * resamples) - 1], 4),
+                        round((worse + 1) / (resamples + 1), 4), n, resamples,
+                        f"paired bootstrap over items, {resamples} resamples, seed {seed}")

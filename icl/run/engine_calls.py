@@ -1,0 +1,234 @@
+"""Asking an engine only what the completion cache lacks, and storing every answer as it arrives.
+
+Cache keys are the engine identity (engine, model and its files' fingerprint, output-changing
+arguments), the decoding parameters and the exact prompt; an engine starts only when something is
+missing, so a finished sweep re-runs without loading a model. Each call's duration is recorded in the
+cache, which `icl plan` turns into time estimates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from icl.engines import Completion, Engine, EngineSpec, GenParams, make_engine
+from icl.engines.models import model_fingerprint
+from icl.errors import EngineError
+from icl.prompts.prompt import Prompt
+from icl.run.cache import CompletionCache, cache_key
+from icl.run.timings import Phases
+from icl.sweep.spec import ModelSpec, RunSpec
+
+if TYPE_CHECKING:
+    from icl.run.items import PromptItem
+
+NON_SEMANTIC_ARGS = frozenset({
+    "endpoints", "concurrency", "timeout", "retries", "api_key", "tensor_parallel_size", "pipeline_parallel_size",
+    "data_parallel_size", "kv_cache_memory_bytes", "gpu_memory_utilization", "max_num_seqs", "enforce_eager",
+    "batch_size", "threads", "distributed_executor_backend", "swap_space", "max_num_batched_tokens",
+})
+"""Engine arguments that change speed or placement but not outputs; left out of cache keys."""
+
+
+def engine_identity(model: ModelSpec) -> str:
+    """What identifies a model's outputs: engine, model (with its local files' fingerprint), and
+    output-changing arguments."""
+    args = {k: v for k, v in model.args.items() if k not in NON_SEMANTIC_ARGS}
+    return json.dumps([model.engine, model.name, args, model_fingerprint(model.name)], sort_keys=True)
+
+
+@dataclass
+class LazyEngine:
+    """Starts the engine on first use, so a fully cached sweep never loads a model."""
+
+    model: ModelSpec
+    factory: Callable[[ModelSpec], Engine] | None = None
+    engine: Engine | None = None
+    calls: int = 0
+
+    def get(self) -> Engine:
+        if self.engine is None:
+            self.engine = (self.factory(self.model) if self.factory is not None
+                           else make_engine(EngineSpec(self.model.engine, self.model.name, self.model.args)))
+        self.calls += 1
+        return self.engine
+
+    def close(self) -> None:
+        if self.engine is not None and self.factory is None:  # a supplied engine belongs to its owner
+            self.engine.close()
+        self.engine = None
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did: where it wrote, and how much the engines were asked."""
+
+    sweep_dir: Path
+    runs: list[str] = field(default_factory=list)
+    generated: int = 0
+    scored: int = 0
+    cached: int = 0
+    engine_calls: int = 0
+    phases: Phases = field(default_factory=Phases)
+
+
+def gen_key(identity: str, prompt: Prompt, params: GenParams) -> str:
+    return cache_key("gen", identity, prompt.as_key(), params.max_tokens, params.temperature, list(params.stop),
+                     params.seed)
+
+
+def score_key(identity: str, prompt: Prompt, continuation: str) -> str:
+    return cache_key("score", identity, prompt.as_key(), continuation)
+
+
+def gen_params(spec: RunSpec, item: PromptItem) -> GenParams:
+    """The decoding parameters of a generated item (the template's stop strings, the run's limits)."""
+    return GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
+
+
+def item_keys(spec: RunSpec, item: PromptItem, identity: str) -> tuple[str, ...]:
+    """The cache keys of an item's answers: one per candidate label (rank mode), or its generation.
+    The runner asks for exactly these, and `icl plan` counts exactly these."""
+    if spec.ranks:
+        return tuple(score_key(identity, item.prompt, c) for c in item.candidates)
+    return (gen_key(identity, item.prompt, gen_params(spec, item)),)
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+def advance(progress: Progress, task_id: Any, n: int = 1) -> None:
+    """Advance a bar; where there is no terminal to draw on (CI logs, nohup), print a line at every
+    tenth of the way instead."""
+    progress.advance(task_id, n)
+    if not progress.console.is_terminal:
+        task = progress.tasks[task_id]
+        total = int(task.total or 0)
+        step = max(1, total // 10)
+        if int(task.completed) // step != (int(task.completed) - n) // step or task.completed >= total:
+            progress.console.print(f"{task.description}: {int(task.completed)}/{total} ({task.elapsed or 0:.0f}s)",
+                                   highlight=False)
+
+
+def generate_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, GenParams]], results: dict[str, Any],
+                      cache: CompletionCache, progress: Progress, chunk_size: int, name: str,
+                      report: SweepReport) -> None:
+    missing = [k for k in requests if k not in results]
+    if not missing:
+        return
+    identity = engine_identity(engine.model)
+    by_params: dict[GenParams, list[str]] = {}
+    for key in missing:
+        by_params.setdefault(requests[key][1], []).append(key)
+    task_id = progress.add_task(f"generate {name}", total=len(missing))
+    for params, keys in by_params.items():
+        keys.sort(key=lambda k: requests[k][0].as_key())  # neighbours share prefixes
+        size = chunk_size or len(keys)
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
+
+            def store(i: int, out: Completion, chunk: list[str] = chunk) -> None:
+                # Committed the moment it arrives; failures are recorded in predictions, never cached.
+                value = {"text": out.text, "error": out.error}
+                if out.error is None:
+                    cache.put_many({chunk[i]: value})
+                results[chunk[i]] = value
+                report.generated += 1
+                advance(progress, task_id)
+
+            started = _started(engine, cache, identity, report)
+            began = perf_counter()
+            started.generate([requests[k][0] for k in chunk], params, on_result=store)
+            cache.record_throughput(identity, "generate", len(chunk), None, perf_counter() - began)
+            report.phases.add("generation", perf_counter() - began)
+
+
+def _started(engine: LazyEngine, cache: CompletionCache, identity: str, report: SweepReport) -> Engine:
+    """The engine, started if need be; start-up is recorded apart from the per-prompt times (in the
+    cache for `icl plan`'s estimates, and as the sweep's "engine start" phase)."""
+    if engine.engine is not None:
+        return engine.get()
+    began = perf_counter()
+    started = engine.get()
+    took = perf_counter() - began
+    cache.record_throughput(identity, "start", 1, None, took)
+    # An engine that times its own start-up (`startup`: phase -> seconds) shows how it divides.
+    split: dict[str, float] = dict(getattr(started, "startup", {}))
+    for name, seconds in split.items():
+        report.phases.add(name, seconds)
+    report.phases.add("engine start", took - sum(split.values()))
+    return started
+
+
+def score_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, str]], results: dict[str, Any],
+                   cache: CompletionCache, progress: Progress, name: str, report: SweepReport,
+                   prompts_per_call: int = 16) -> None:
+    missing = [k for k in requests if k not in results]
+    if not missing:
+        return
+    identity = engine_identity(engine.model)
+    by_prompt: dict[str, tuple[Prompt, list[str]]] = {}
+    for key in missing:
+        prompt, _ = requests[key]
+        by_prompt.setdefault(prompt.as_key(), (prompt, []))[1].append(key)
+    groups = [by_prompt[k] for k in sorted(by_prompt)]
+    task_id = progress.add_task(f"score {name}", total=len(groups))
+    for start in range(0, len(groups), prompts_per_call):
+        chunk = groups[start : start + prompts_per_call]
+        started = _started(engine, cache, identity, report)
+        began = perf_counter()
+        scores = started.score([p for p, _ in chunk], [[requests[k][1] for k in keys] for _, keys in chunk])
+        cache.record_throughput(identity, "score", len(chunk), None, perf_counter() - began)
+        report.phases.add("rank scoring", perf_counter() - began)
+        new = {k: s for (_, keys), row in zip(chunk, scores, strict=True) for k, s in zip(keys, row, strict=True)}
+        cache.put_many(new)
+        results.update(new)
+        report.scored += len(new)
+        advance(progress, task_id, len(chunk))
+
+
+@dataclass
+class CachedLabeler:
+    """A model lent to augmentations that label demonstrations (icl.selflabel) while prompts are
+    built: every call goes through the completion cache with the runner's own keys."""
+
+    engine: LazyEngine
+    cache: CompletionCache
+    progress: Progress
+    report: SweepReport
+    chunk_size: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.engine.model.name} ({self.engine.model.engine})"
+
+    def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[str]:
+        identity = engine_identity(self.engine.model)
+        requests = {gen_key(identity, p, params): (p, params) for p in prompts}
+        results = self.cache.get_many(list(requests))
+        generate_missing(self.engine, requests, results, self.cache, self.progress, self.chunk_size,
+                          f"{self.engine.model.name} (labelling)", self.report)
+        outs = [results[gen_key(identity, p, params)] for p in prompts]
+        failed = [o["error"] for o in outs if o["error"] is not None]
+        if failed:
+            raise EngineError(f"selflabel: {len(failed)} labelling generations failed, e.g. {failed[0]}")
+        return [o["text"] for o in outs]
+
+    def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        identity = engine_identity(self.engine.model)
+        requests = {score_key(identity, p, c): (p, c) for p, conts in zip(prompts, continuations, strict=True)
+                    for c in conts}
+        results = self.cache.get_many(list(requests))
+        score_missing(self.engine, requests, results, self.cache, self.progress,
+                       f"{self.engine.model.name} (labelling)", self.report)
+        return [[results[score_key(identity, p, c)] for c in conts]
+                for p, conts in zip(prompts, continuations, strict=True)]

@@ -1,0 +1,72 @@
+"""A run's prompts: its data, augmented demonstration pool, selected demos and rendered templates.
+
+The steps data -> augment -> shots -> prompts, for one run, in one function (`build_items`), so the
+runner, `icl plan` and `icl prompts render` build exactly the same prompts.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from icl.augment.selflabel import Labeler
+from icl.data import Example, LabelSet, Registry, builtin_registry, load_run
+from icl.prompts.prompt import Prompt
+from icl.prompts.render import answers, load_template, render
+from icl.run.timings import Phases
+from icl.shots import prepare
+from icl.sweep.spec import RunSpec
+from icl.tasks import get_task
+
+
+@dataclass(frozen=True)
+class PromptItem:
+    """One test item ready for the engine."""
+
+    example: Example
+    demos: tuple[Example, ...]
+    prompt: Prompt
+    stop: tuple[str, ...]
+    candidates: tuple[str, ...] = ()
+    """Rank mode: the answer continuation of every label, aligned with the run's `labels`."""
+    hints: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RunItems:
+    """A run's rendered prompts and the label inventory they were built against."""
+
+    items: tuple[PromptItem, ...]
+    labels: LabelSet | None
+
+
+def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Callable[..., Any] | None = None,
+                labeler: Labeler | None = None, phases: Phases | None = None) -> RunItems:
+    """Select demos and render every prompt of a run (deterministic for a given spec). `labeler` lends
+    the run's model to augmentations that need it (`selflabel`). `phases` times reading the data apart
+    from the rest."""
+    task = get_task(spec.task)
+    registry = registry or builtin_registry()
+    with (phases or Phases()).phase("data load"):
+        data = load_run(spec, registry)
+    if augmenter is None and spec.augment != "none":
+        from icl.augment.augmenters import augment as augmenter
+    hint_fn = None
+    pool: list[Example] | tuple[Example, ...] = data.pool
+    if augmenter is not None:
+        pool, hint_fn = augmenter(spec, data, labeler, registry)
+    rng = random.Random(spec.seed)
+    select = prepare(spec.selector, pool, data.test if spec.shots else (), spec.fixed_ids)
+    template = load_template(spec.template)
+    cand_args = task.answer_args(data.labels) if spec.ranks else []
+    items = []
+    for ex in data.test:
+        demos = tuple(select(ex, spec.shots, rng)) if spec.shots else ()
+        hints = tuple(hint_fn(ex)) if hint_fn is not None else ()
+        ctx = task.context(ex, demos, hints, data.labels)
+        rendered = render(template, ctx)
+        cands = tuple(answers(template, ctx, cand_args)) if cand_args else ()
+        items.append(PromptItem(ex, demos, rendered.prompt, rendered.stop, cands, hints))
+    return RunItems(tuple(items), data.labels)

@@ -1,0 +1,285 @@
+"""`plan_sweep`: every prompt built as the runner builds it, its cache keys looked up, and the time
+of what is missing estimated from recorded throughput."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from icl.run.plan.memo import _digest, _Memo, _RunKeys, inputs_stamp
+from icl.run.plan.tokens import TokenCounter, _tokenizer_source, token_counter
+from icl.sweep.spec import ModelSpec, RunSpec
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Time for what is missing, from this engine identity's recorded throughput."""
+
+    seconds: float | None
+    """None where some missing work has no recorded throughput."""
+    basis: str
+    """How it was estimated, e.g. "1,234 recorded generations at 0.41 s each"."""
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """What one model will be asked."""
+
+    model: str
+    engine: str
+    runs: int
+    runs_by_task: tuple[tuple[str, int], ...]
+    unbuilt: int
+    """Runs whose prompts need the model itself (self-labelled demos not yet cached): not counted below."""
+    items: int
+    """Test items over all built runs (one prompt each, before de-duplication)."""
+    generate: int
+    """Distinct generations the runner would request."""
+    generate_cached: int
+    score_prompts: int
+    """Distinct prompts whose label continuations are scored."""
+    score_prompts_missing: int
+    """Of those, prompts with at least one continuation not cached."""
+    continuations: int
+    """Distinct (prompt, continuation) pairs to score."""
+    continuations_cached: int
+    prompt_tokens: int | None
+    """Tokens of the distinct prompts (generation prompts and scoring contexts); None where unknown."""
+    missing_tokens: int | None
+    """Tokens of the distinct prompts with something missing."""
+    tokens_source: str
+    """The tokenizer used, or why tokens are unknown."""
+    estimate: Estimate
+
+    @property
+    def generate_missing(self) -> int:
+        return self.generate - self.generate_cached
+
+    @property
+    def continuations_missing(self) -> int:
+        return self.continuations - self.continuations_cached
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A sweep's size and what its engines would be asked, model by model."""
+
+    sweep: str
+    path: Path
+    runs: int
+    runs_by_task: tuple[tuple[str, int], ...]
+    models: tuple[ModelPlan, ...]
+    cache_path: Path
+    remembered: int
+    """Runs whose keys came from the plan memo rather than a fresh build."""
+    seconds: float
+    """How long planning took."""
+
+    @property
+    def estimate_seconds(self) -> float | None:
+        values = [m.estimate.seconds for m in self.models]
+        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+class _NeedsModel(Exception):
+    """A self-labelling run whose labels are not all cached: its prompts need the model."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"{len(missing)} labelling requests not cached")
+        self.missing = missing
+        """Cache keys of the labelling requests not cached: once they are, the run can be built."""
+
+
+@dataclass
+class _CacheOnlyLabeler:
+    """Lends self-labelling runs the model's cached answers only (the runner's own keys); anything not
+    cached means the run cannot be built without the model."""
+
+    model: ModelSpec
+    identity: str
+    cache: Any
+
+    @property
+    def name(self) -> str:
+        return f"{self.model.name} ({self.model.engine})"
+
+    def generate(self, prompts: Sequence[Any], params: Any) -> list[str]:
+        from icl.run.engine_calls import gen_key
+
+        keys = [gen_key(self.identity, p, params) for p in prompts]
+        found = self.cache.get_many(keys)
+        missing = [k for k in dict.fromkeys(keys) if k not in found or found[k].get("error")]
+        if missing:
+            raise _NeedsModel(missing)
+        return [found[k]["text"] for k in keys]
+
+    def score(self, prompts: Sequence[Any], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        from icl.run.engine_calls import score_key
+
+        keys = [[score_key(self.identity, p, c) for c in conts] for p, conts in zip(prompts, continuations,
+                                                                                    strict=True)]
+        found = self.cache.get_many([k for row in keys for k in row])
+        missing = [k for k in dict.fromkeys(k for row in keys for k in row) if k not in found]
+        if missing:
+            raise _NeedsModel(missing)
+        return [[found[k] for k in row] for row in keys]
+
+
+def _run_keys(spec: RunSpec, run_items: Any, identity: str, counter: TokenCounter) -> _RunKeys:
+    """The runner's requests for one built run (`icl.engine_calls.item_keys`, as the runner asks)."""
+    from icl.run.engine_calls import item_keys
+
+    prompts = [item.prompt for item in run_items.items]
+    tokens = counter.count(prompts) or [None] * len(prompts)
+    gen: list[tuple[str, str, int | None]] = []
+    score: list[tuple[str, int | None, tuple[str, ...]]] = []
+    for item, n in zip(run_items.items, tokens, strict=True):
+        digest = _digest(item.prompt.as_key())
+        keys = item_keys(spec, item, identity)
+        if spec.ranks:
+            score.append((digest, n, keys))
+        else:
+            gen.append((keys[0], digest, n))
+    return _RunKeys(len(prompts), tuple(gen), tuple(score))
+
+
+def _estimate(cache: Any, identity: str, generate: int, score_prompts: int) -> Estimate:
+    if generate == 0 and score_prompts == 0:
+        return Estimate(0.0, "nothing to compute: all cached")
+    if cache is None:
+        return Estimate(None, "no completion cache yet, so no recorded throughput")
+    seconds = 0.0
+    parts: list[str] = []
+    known = True
+    for kind, n, what in (("generate", generate, "generations"), ("score", score_prompts, "scored prompts")):
+        if n == 0:
+            continue
+        rate = cache.throughput(identity, kind)
+        if rate is None:
+            known = False
+            parts.append(f"no recorded {what} for this engine and model")
+            continue
+        seconds += n * rate.seconds_per_prompt
+        calls = f"{rate.calls:,} engine call{'s' if rate.calls != 1 else ''}"
+        parts.append(f"{n:,} {what} x {rate.seconds_per_prompt:.2f} s, the rate recorded over {rate.prompts:,} "
+                     f"{what} in {calls}")
+    start = cache.throughput(identity, "start")
+    if start is not None:
+        seconds += start.seconds_per_prompt
+        parts.append(f"+ engine start {start.seconds_per_prompt:.0f} s (mean of {start.calls:,})")
+    return Estimate(seconds if known else None, "; ".join(parts))
+
+
+def plan_sweep(sweep: Any, cache_path: Path | None = None, use_memo: bool = True,
+               on_run: Callable[[int, int], None] | None = None) -> Plan:
+    """Count what running `sweep` would ask of its engines (no model is loaded).
+
+    `on_run(done, total)` is called as runs are built (a progress bar); runs remembered from an
+    earlier plan with unchanged inputs are not rebuilt.
+    """
+    from icl.augment.augmenters import NEEDS_MODEL
+    from icl.config import cache_dir
+    from icl.run.cache import CompletionCache, cache_key
+    from icl.run.engine_calls import engine_identity
+    from icl.run.items import build_items
+    from icl.sweep.spec import spec_to_json
+
+    began = time.perf_counter()
+    cache_path = cache_path or cache_dir() / "completions.sqlite"
+    cache = CompletionCache(cache_path) if cache_path.is_file() else None
+    memo = _Memo(sweep.path, inputs_stamp(sweep) if use_memo else None)
+    kept: dict[str, _RunKeys] = {}
+    waiting: dict[str, list[str]] = {}
+    """self-labelling runs that need the model -> the labelling keys they wait for"""
+    built = remembered = done = 0
+    plans = []
+    try:
+        for model in dict.fromkeys(spec.model for spec in sweep.runs):
+            identity = engine_identity(model)
+            source = _tokenizer_source(model)
+            counter: TokenCounter | None = None  # loaded only when a run has to be built
+            specs = [s for s in sweep.runs if s.model == model]
+            keys: list[_RunKeys] = []
+            unbuilt = 0
+            for spec in specs:
+                memo_key = cache_key("plan", spec_to_json(spec), identity, source)
+                run_keys = memo.get(memo_key)
+                needs = memo.needs(memo_key)
+                if run_keys is not None:
+                    remembered += 1
+                elif spec.augment in NEEDS_MODEL and cache is None:
+                    unbuilt += 1
+                elif needs is not None and len(cache.existing(needs)) < len(set(needs)):
+                    unbuilt += 1  # still waiting for the same labels: not worth building again
+                    waiting[memo_key] = needs
+                else:
+                    counter = counter or token_counter(model)
+                    labeler = _CacheOnlyLabeler(model, identity, cache) if spec.augment in NEEDS_MODEL else None
+                    try:
+                        run_keys = _run_keys(spec, build_items(spec, sweep.datasets, labeler=labeler), identity,
+                                             counter)
+                        built += 1
+                    except _NeedsModel as exc:
+                        unbuilt += 1
+                        waiting[memo_key] = exc.missing
+                if run_keys is not None:
+                    kept[memo_key] = run_keys
+                    keys.append(run_keys)
+                done += 1
+                if on_run is not None:
+                    on_run(done, len(sweep.runs))
+            if counter is not None:
+                memo.sources[source] = counter.source
+            plans.append(_model_plan(model, specs, keys, unbuilt, cache, identity, memo.sources.get(source, source)))
+        if use_memo and (built or set(kept) | set(waiting) != set(memo.runs)
+                         or any(memo.needs(k) != v for k, v in waiting.items())):
+            # stamped after building: the synthetic sets it wrote are inputs too
+            memo.save(inputs_stamp(sweep), kept, waiting)
+    finally:
+        if cache is not None:
+            cache.close()
+    return Plan(sweep=sweep.name, path=sweep.path, runs=len(sweep.runs), runs_by_task=_by_task(sweep.runs),
+                models=tuple(plans), cache_path=cache_path, remembered=remembered,
+                seconds=time.perf_counter() - began)
+
+
+def _by_task(specs: Sequence[RunSpec]) -> tuple[tuple[str, int], ...]:
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[spec.task] = counts.get(spec.task, 0) + 1
+    return tuple(counts.items())
+
+
+def _model_plan(model: ModelSpec, specs: list[RunSpec], runs: list[_RunKeys], unbuilt: int, cache: Any,
+                identity: str, tokens_source: str) -> ModelPlan:
+    gen_digest: dict[str, str] = {}
+    tokens: dict[str, int | None] = {}
+    score_keys: dict[str, tuple[str, ...]] = {}
+    for run in runs:
+        for key, digest, n in run.gen:
+            gen_digest[key] = digest
+            tokens[digest] = n
+        for digest, n, keys in run.score:
+            score_keys[digest] = tuple(dict.fromkeys(score_keys.get(digest, ()) + keys))
+            tokens[digest] = n
+    all_score = {k for keys in score_keys.values() for k in keys}
+    cached = cache.existing(list(gen_digest) + list(all_score)) if cache is not None else set()
+    missing_digests = {d for k, d in gen_digest.items() if k not in cached}
+    missing_score_prompts = {d for d, keys in score_keys.items() if any(k not in cached for k in keys)}
+    missing_digests |= missing_score_prompts
+    known = all(n is not None for n in tokens.values())
+    gen_missing = sum(k not in cached for k in gen_digest)
+    return ModelPlan(
+        model=model.name, engine=model.engine, runs=len(specs), runs_by_task=_by_task(specs), unbuilt=unbuilt,
+        items=sum(r.items for r in runs), generate=len(gen_digest),
+        generate_cached=len(gen_digest) - gen_missing, score_prompts=len(score_keys),
+        score_prompts_missing=len(missing_score_prompts), continuations=len(all_score),
+        continuations_cached=sum(k in cached for k in all_score),
+        prompt_tokens=sum(n or 0 for n in tokens.values()) if known else None,
+        missing_tokens=sum(tokens[d] or 0 for d in missing_digests) if known else None,
+        tokens_source=tokens_source,
+        estimate=_estimate(cache, identity, gen_missing, len(missing_score_prompts)),
+    )

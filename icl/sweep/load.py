@@ -1,0 +1,190 @@
+"""A sweep YAML -> frozen `RunSpec`s (icl.sweep.spec), one per combination (icl.sweep.grid), each with a
+stable id.
+
+Every key is checked: an unknown key or a bad value fails with the file and the key path named, before
+anything runs. Sweep dimensions are always lists; everything else is a scalar (one type per field).
+A sweep can declare its own data sets (`datasets:`), which join the shipped FLORES/NTREX/MASSIVE.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from icl.data import DatasetSpec, Registry, builtin_registry, load_declarations, parse_declaration, resolve_pool
+from icl.data.files import load_yaml as read_yaml
+from icl.engines import ENGINES
+from icl.errors import ConfigError, IclError
+from icl.languages import get_language
+from icl.prompts.render import load_template, template_variables
+from icl.shots import SELECTORS
+from icl.sweep.comparisons import Comparison, parse_comparisons
+from icl.sweep.grid import AUGMENTS, applicable, morph_flag
+from icl.sweep.spec import ModelSpec, Pool, RunSpec
+from icl.sweep.validate import check_keys, check_list, check_scalar
+from icl.tasks import TASKS, Task
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A parsed sweep file."""
+
+    name: str
+    """Folder name under results/."""
+    path: Path
+    """The YAML it was read from."""
+    runs: tuple[RunSpec, ...]
+    """Every run, in file order."""
+    datasets: Registry
+    """The shipped data sets plus those the sweep declares."""
+    gains: tuple[Comparison, ...] = ()
+    """Comparisons declared in the file's `gains:` section."""
+
+
+_TOP = {"name", "models", "seeds", "description", "gains", "datasets", *TASKS}
+_MODEL = {"name", "engine", "args"}
+_COMMON = {"languages", "datasets", "shots", "templates", "selectors", "pools", "limit", "max_tokens", "fixed_ids",
+           "augment", "morph"}
+
+def load_yaml(path: Path) -> Any:
+    """Parse a sweep file, naming file:line on a syntax error."""
+    return read_yaml(path, "sweep file")
+
+
+def _models(raw: Any, path: Path) -> list[ModelSpec]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{path}: models: expected a non-empty list of models")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"models[{i}]"
+        item = check_keys(where, item, _MODEL, path)
+        name = check_scalar(f"{where}.name", item.get("name"), str, path)
+        engine = check_scalar(f"{where}.engine", item.get("engine", "vllm"), str, path)
+        if engine not in ENGINES:
+            raise ConfigError(f"{path}: {where}.engine: unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+        args = item.get("args", {})
+        if not isinstance(args, Mapping):
+            raise ConfigError(f"{path}: {where}.args: expected a mapping of engine arguments")
+        out.append(ModelSpec(name=name, engine=engine, args_json=json.dumps(dict(args), sort_keys=True)))
+    return out
+
+
+def _declared(raw: Any, path: Path) -> list[DatasetSpec]:
+    """A sweep's `datasets:` - a mapping of inline declarations by name, or a list of YAML files."""
+    if isinstance(raw, Mapping):
+        return [parse_declaration(v, f"{path}: datasets.{k}", path.parent, str(k)) for k, v in raw.items()]
+    if isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw):
+        return [spec for p in raw for spec in load_declarations((path.parent / p).resolve())]
+    raise ConfigError(f"{path}: datasets: expected a mapping of name -> declaration, or a list of YAML files")
+
+
+def _task_runs(task: Task, raw: Any, path: Path, sweep: str, models: list[ModelSpec], seeds: list[int],
+               registry: Registry) -> list[RunSpec]:
+    name = task.name
+    section = check_keys(name, raw, _COMMON | {axis.key for axis in task.axes}, path)
+    if "languages" not in section:
+        raise ConfigError(f"{path}: {name}.languages: missing (list the languages to run)")
+    langs = [get_language(code, key=f"{path}: {name}.languages[{i}]").code
+             for i, code in enumerate(check_list(f"{name}.languages", section["languages"], str, path))]
+    datasets = [registry.get(d, key=f"{path}: {name}.datasets[{i}]")
+                for i, d in enumerate(check_list(f"{name}.datasets", section.get("datasets", [task.dataset]), str, path))]
+    for i, ds in enumerate(datasets):
+        if ds.task != name:
+            raise ConfigError(f"{path}: {name}.datasets[{i}]: {ds.name} is a {ds.task} data set ({ds.where})")
+    shots = check_list(f"{name}.shots", section.get("shots", [0]), int, path)
+    if any(k < 0 for k in shots):
+        raise ConfigError(f"{path}: {name}.shots: shots must be >= 0")
+    templates = check_list(f"{name}.templates", section.get("templates", [task.template]), str, path)
+    needs_groups = set()
+    for i, tpl in enumerate(templates):
+        try:
+            loaded = load_template(f"{name}/{tpl}")
+        except IclError as exc:
+            raise ConfigError(f"{path}: {name}.templates[{i}]: {exc}") from None
+        if "scenarios" in template_variables(loaded):
+            needs_groups.add(tpl)
+    for ds in datasets:
+        if needs_groups and task.labelled and "group" not in ds.column_map:
+            raise ConfigError(f"{path}: {name}.templates: {', '.join(sorted(needs_groups))} lists labels by group "
+                              f"(scenarios), but data set {ds.name} declares no group column ({ds.where})")
+    selectors = check_list(f"{name}.selectors", section.get("selectors", ["first"]), str, path, allowed=list(SELECTORS))
+    fixed_ids = tuple(check_list(f"{name}.fixed_ids", section["fixed_ids"], str, path)) if "fixed_ids" in section else ()
+    if "fixed" in selectors and not fixed_ids:
+        raise ConfigError(f"{path}: {name}.fixed_ids: the `fixed` selector needs a list of demo ids")
+    pools = []
+    for i, text in enumerate(check_list(f"{name}.pools", section.get("pools", [task.pool]), str, path)):
+        where = f"{path}: {name}.pools[{i}]"
+        try:
+            pool = Pool(text)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        for ds in datasets:
+            resolve_pool(pool, ds, registry, key=where)
+        if pool.language:
+            get_language(pool.language, key=where)
+        pools.append(pool)
+    limit = section.get("limit")
+    if limit is not None and (check_scalar(f"{name}.limit", limit, int, path) <= 0):
+        raise ConfigError(f"{path}: {name}.limit: must be a positive number of items")
+    max_tokens = check_scalar(f"{name}.max_tokens", section.get("max_tokens", task.max_tokens), int, path)
+    augments = check_list(f"{name}.augment", section.get("augment", ["none"]), str, path, allowed=AUGMENTS)
+    morphs = [morph_flag(m, f"{name}.morph", path) for m in check_list(f"{name}.morph", section.get("morph", ["off"]),
+                                                                   object, path)]
+    options = {axis.key: check_list(f"{name}.{axis.key}", section.get(axis.key, list(axis.default)), str, path,
+                                    axis.values) for axis in task.axes}
+    combos = task.runs(options, langs)
+    runs = []
+    for model, ds, (src, tgt, mode), template, k, selector, pool, seed, augment, morph in itertools.product(
+        models, datasets, combos, templates, shots, selectors, pools, seeds, augments, morphs
+    ):
+        if not applicable(src, tgt, augment, pool.language):
+            continue
+        runs.append(RunSpec(sweep=sweep, task=name, model=model, src=src, tgt=tgt, template=f"{name}/{template}",
+                            shots=k, selector=selector, seed=seed, pool=pool, mode=mode, limit=limit,
+                            max_tokens=max_tokens, fixed_ids=fixed_ids, augment=augment, morph=morph,
+                            dataset=ds.name))
+    return runs
+
+
+GAIN_FIELDS = [f for f in RunSpec.__dataclass_fields__ if f not in ("sweep", "model")] + ["model", "engine"]
+"""Fields a `gains:` filter may name."""
+
+
+def load_sweep(path: Path) -> Sweep:
+    """Read and check a sweep file and expand it into runs."""
+    raw = load_yaml(path)
+    raw = check_keys("", raw, _TOP, path)
+    name = check_scalar("name", raw.get("name", path.stem), str, path)
+    if not name or "/" in name or name.startswith("."):
+        raise ConfigError(f"{path}: name: {name!r} is not a usable folder name")
+    if "models" not in raw:
+        raise ConfigError(f"{path}: models: missing (list at least one model)")
+    models = _models(raw["models"], path)
+    seeds = check_list("seeds", raw.get("seeds", [0]), int, path)
+    registry = builtin_registry()
+    if "datasets" in raw:
+        registry = registry.with_declared(_declared(raw["datasets"], path))
+    if not any(task in raw for task in TASKS):
+        raise ConfigError(f"{path}: no task section ({', '.join(TASKS)}) is configured: nothing to run")
+    runs: list[RunSpec] = []
+    for task in TASKS.values():
+        if task.name in raw:
+            runs.extend(_task_runs(task, raw[task.name], path, name, models, seeds, registry))
+    ids = [r.run_id for r in runs]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{path}: the sweep lists the same run twice (check repeated values in its lists)")
+    comparisons = tuple(parse_comparisons(raw["gains"], str(path), GAIN_FIELDS)) if "gains" in raw else ()
+    return Sweep(name=name, path=path, runs=tuple(runs), datasets=registry, gains=comparisons)
+
+
+def load_comparisons(path: Path) -> tuple[Comparison, ...]:
+    """Only the `gains:` section of a sweep file: what `icl gains` needs of the copy kept with results
+    (its data set declarations may name files relative to where the sweep was, so they are not read)."""
+    raw = load_yaml(path)
+    if not isinstance(raw, Mapping) or "gains" not in raw:
+        return ()
+    return tuple(parse_comparisons(raw["gains"], str(path), GAIN_FIELDS))
