@@ -188,8 +188,6 @@ BAD_FILES = [
     ("missing column", "test.tsv", "id\ten\tyo\nte0\tHello\tBawo\n", r"test\.tsv:1: no column 'other' in the header .*columns\.target"),
     ("empty file", "test.tsv", "", r"test\.tsv: empty file \(data set yo_news"),
     ("unknown split value", None, None, r"no record has part='test'"),
-    ("label only in test", "de_test.conll", "# text = Schalte das Licht an\n# intent = SwitchLight\n1\tSchalte\tO\n",
-     r"de_test\.conll: labels 'SwitchLight' of split 'test' are in no other split"),
 ]
 
 
@@ -304,3 +302,28 @@ mt:
     with pytest.raises(ConfigError, match=r"^pools: 'ntrex' has no eng-por data .*newstest2019-ref\.por\.txt.*"
                                           r"icl langs --has ntrex.*heldout:N"):
         build_items(sweep.runs[0], sweep.datasets)
+
+
+def test_a_label_only_in_the_test_split_is_a_warning_recorded_with_the_run(user_data: Path) -> None:
+    """Real test sets have rare labels their small dev sets lack: the run goes on, ranks every label,
+    and says which labels no demonstration can show."""
+    from icl.run.runner import run_sweep
+    from test_noops import EchoEngine
+
+    (user_data / "de_test.conll").write_text("# text = Schalte das Licht an\n# intent = SwitchLight\n1\tSchalte\tO\n"
+                                             "\n# text = Wie wird das Wetter\n# intent = GetWeather\n1\tWie\tO\n",
+                                             encoding="utf-8")
+    path = sweep_file(user_data, """name: warn
+models: [{name: fake, engine: hf}]
+datasets: [datasets.yaml]
+intent: {languages: [deu], datasets: [snips_de], shots: [1], modes: [rank], limit: 2}
+""")
+    report = run_sweep(load_sweep(path), user_data / "results", engine_factory=lambda model: EchoEngine())
+    run_dir = user_data / "results" / "warn" / report.runs[0]
+    labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
+    assert "SwitchLight" in labels["labels"] and labels["test_only"] == ["SwitchLight"]
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["warnings"] == ["1 labels occur only in the test split, so no demonstration can show them: "
+                                   "SwitchLight"]
+    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert "SwitchLight" in rows[0]["label_scores"]

@@ -290,3 +290,19 @@ def test_cli_stats() -> None:
     result = CliRunner().invoke(app, ["stats", "--lang", "lug"])
     assert result.exit_code == 0, result.output
     assert "lug" in result.output and "gatitos" in result.output
+
+
+def test_stats_count_a_users_lexicon_by_its_catalogue_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's TSV lexicon (`source: mine, format: tsv`), saved with a BOM and CRLF: stats name it
+    by its catalogue source, and its first entry is a real word (no BOM in front)."""
+    (tmp_path / "mine.tsv").write_bytes("\ufeffwater\tamazzi\r\nfriend\tmukwano\r\n".encode())
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(f"languages:\n  lug:\n    - {{source: mine, format: tsv, direction: en-xx, "
+                         f"path: {tmp_path / 'mine.tsv'}, licence: CC0}}\n", encoding="utf-8")
+    monkeypatch.setenv("ICL_CATALOGUE", str(catalogue))
+    stats = lexicon_stats("lug")
+    assert stats.entries_by_source == (("mine", 2),)
+    assert [t.text for t in load_lexicon("lug").entries["water"]] == ["amazzi"]
+    result = CliRunner().invoke(app, ["stats", "--lang", "lug"])
+    assert result.exit_code == 0, result.output
+    assert "mine 2" in result.output

@@ -133,22 +133,47 @@ def test_significance_needs_test_and_interval(p_value: float, ci_low: float, ci_
     assert is_significant(p_value, ci_low, ci_high) is expected
 
 
-@pytest.mark.parametrize("metric", ["bleu", "chrf++"])
-def test_paired_bootstrap_mt_p_value_is_sacrebleus(metric: str) -> None:
-    """Same seed, same resamples: our p-value equals sacrebleu's own `_paired_bs_test`."""
-    import numpy as np
-    from sacrebleu.significance import _paired_bs_test
+def _outputs() -> tuple[list[str], list[str], list[str]]:
+    """References and two systems' outputs on real FLORES sentences: a weak one (first half of each
+    reference) and one a fifth better, plus the cases that break statistics (empty, no overlap)."""
+    refs = [ex.target for ex in load_flores("eng", "fra")[:30]]
+    base = [" ".join(r.split()[: max(1, len(r.split()) // 2)]) for r in refs]
+    system = [r if i % 5 == 0 else b for i, (r, b) in enumerate(zip(refs, base))]
+    base[3], system[7] = "", "zzz qqq!"
+    return refs, base, system
+
+
+@pytest.mark.parametrize("metric,sacrebleu_name", [("bleu", "BLEU"), ("chrf++", "chrF2++")])
+def test_paired_bootstrap_mt_is_sacrebleus_public_test(metric: str, sacrebleu_name: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same seed, same resamples: our p-value equals sacrebleu's public `PairedTest` (the paired
+    bootstrap of `sacrebleu --paired-bs`), and the scores are its corpus scores."""
+    from sacrebleu.significance import PairedTest
 
     from icl.metrics.mt import _sacrebleu_metric
 
-    refs = [ex.target for ex in load_flores("eng", "fra")[:30]]
-    base = [" ".join(r.split()[: max(1, len(r.split()) // 2)]) for r in refs]
-    system = [r if i % 5 == 0 else b for i, (r, b) in enumerate(zip(refs, base))]  # a small, uncertain gain
+    refs, base, system = _outputs()
+    monkeypatch.setenv("SACREBLEU_SEED", "7")
+    _, theirs = PairedTest([("baseline", base), ("system", system)], {sacrebleu_name: _sacrebleu_metric(metric)},
+                           [refs], test_type="bs", n_samples=300)()
     ours = paired_bootstrap_mt(metric, base, system, refs, resamples=300, seed=7)
-    m = _sacrebleu_metric(metric)
-    bl_stats = m._extract_corpus_statistics(base, [refs])
-    info = {metric: (np.array(bl_stats, dtype="float32"), m._aggregate_and_compute(bl_stats))}
-    _, theirs = _paired_bs_test(info, "system", system, [refs], {metric: m}, n_samples=300, seed=7)
-    assert ours.p_value == pytest.approx(theirs[metric].p_value, abs=1e-4)  # ours is rounded to 4 places
+    assert ours.p_value == pytest.approx(theirs[sacrebleu_name][1].p_value, abs=1e-4)  # ours is rounded to 4 places
     assert ours.p_value > 0.004  # not the floor 1/301: the test really compares the counting
-    assert ours.system == pytest.approx(theirs[metric].score, abs=1e-3)
+    assert ours.system == pytest.approx(theirs[sacrebleu_name][1].score, abs=1e-3)
+    assert ours.baseline == pytest.approx(theirs[sacrebleu_name][0].score, abs=1e-3)
+
+
+@pytest.mark.parametrize("metric", ["bleu", "chrf++"])
+def test_sufficient_statistics_give_sacrebleus_corpus_scores(metric: str) -> None:
+    """Summed sentence statistics (icl.metrics.mt_stats) score exactly as sacrebleu's corpus_score, on
+    every subset a bootstrap could draw (here: prefixes, one sentence, repeated sentences)."""
+    from icl.metrics.mt import _sacrebleu_metric
+    from icl.metrics.mt_stats import score_from_stats, sentence_stats
+
+    refs, base, system = _outputs()
+    scorer = _sacrebleu_metric(metric)
+    for hyps in (base, system):
+        stats = sentence_stats(metric, hyps, refs)
+        for rows in ([0], [3], [7], list(range(10)), list(range(30)), [1, 1, 2, 7, 7, 7]):
+            expected = scorer.corpus_score([hyps[i] for i in rows], [[refs[i] for i in rows]]).score
+            assert score_from_stats(metric, stats[rows].sum(0)) == pytest.approx(expected, abs=1e-4), rows

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from icl.engines.models import _CONVERSION, _MARKER, is_prepared, model_fingerprint
-from icl.run.engine_calls import engine_identity
+from icl.run.requests import engine_identity
 from icl.sweep.spec import ModelSpec
 
 

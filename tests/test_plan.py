@@ -108,7 +108,7 @@ def test_estimate_comes_from_recorded_throughput(tmp_path: Path, model_dir: Path
     engine = RecordingEngine()
     run_sweep(load_sweep(path), tmp_path / "results", cache_path=cache_path, engine_factory=lambda m: engine)
     cache = CompletionCache(cache_path)
-    from icl.run.engine_calls import engine_identity
+    from icl.run.requests import engine_identity
 
     identity = engine_identity(load_sweep(path).runs[0].model)
     gen = cache.throughput(identity, "generate")

@@ -111,3 +111,35 @@ def test_sandbox_blocks_python_internals(tmp_path: Path, attack: str) -> None:
 def test_template_without_answer_macro_is_reported(tmp_path: Path) -> None:
     _write(tmp_path, "intent/noanswer.j2", "Utterance: {{ source }}\nIntent:")
     assert any("defines no `answer` macro" in p for p in lint(tmp_path))
+
+
+def _shipped_templates() -> list[str]:
+    from icl.prompts.render import template_names
+
+    return template_names()
+
+
+@pytest.mark.parametrize("name", _shipped_templates())
+def test_every_shipped_template_shows_demos_and_exactly_the_hints_it_declares(name: str) -> None:
+    """Property over prompts/: demos always reach the prompt, and hints reach it exactly when the
+    template reads `hints` (what the no-op check relies on to explain a refusal)."""
+    from icl.data import Example, LabelSet
+    from icl.prompts.render import load_template, render, template_variables
+    from icl.tasks import get_task
+
+    task = get_task(name.split("/")[0])
+    labels = LabelSet(("alarm_set", "play_music"), {"alarm_set": "alarm", "play_music": "play"})
+    lang = "eng" if task.labelled else "swh"
+    query = Example("q:0", "Wake me up at seven", "alarm_set" if task.labelled else "Niamshe saa moja",
+                    "eng", lang, "test", "alarm" if task.labelled else None)
+    demo = Example("d:0", "Play some jazz", "play_music" if task.labelled else "Cheza jazz", "eng", lang, "train",
+                   "play" if task.labelled else None)
+    hint = {"source": "wake", "translations": ["amka"], "lemma": "wake", "inflected": False}
+    tpl = load_template(name)
+
+    def prompt(demos: list[Example], hints: list[dict]) -> str:
+        return render(tpl, task.context(query, demos, hints, labels if task.labelled else None)).prompt.as_key()
+
+    assert prompt([demo], []) != prompt([], [])
+    uses_hints = "hints" in template_variables(tpl)
+    assert (prompt([], [hint]) != prompt([], [])) is uses_hints

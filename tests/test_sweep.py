@@ -38,11 +38,29 @@ def _sweep(tmp_path: Path, text: str):
 def test_expands_every_combination(tmp_path: Path) -> None:
     sweep = _sweep(tmp_path, BASE)
     mt = [r for r in sweep.runs if r.task == "mt"]
-    # 4 directions x 2 templates x 2 seeds x (0-shot once + 5-shot x 2 selectors)
-    assert len(mt) == 4 * 2 * 2 * 3
+    assert len(mt) == 4 * 2 * 2 * 2 * 2  # directions x templates x shots x selectors x seeds
     assert {(r.src, r.tgt) for r in mt} == {("eng", "fra"), ("fra", "eng"), ("eng", "swa"), ("swa", "eng")}
     assert len([r for r in sweep.runs if r.task == "intent"]) == 2 * 2  # modes x seeds
     assert len({r.run_id for r in sweep.runs}) == len(sweep.runs)
+
+
+def test_runs_with_identical_prompts_are_collapsed_into_one(tmp_path: Path) -> None:
+    """Selectors and seeds at 0 shots, and seeds under a selector with nothing random (bm25), show the
+    model the same prompts: one run each, which says what it stands for."""
+    from icl.run.prepare import prepare_runs
+
+    sweep = _sweep(tmp_path, BASE)
+    prepared = prepare_runs(sweep.runs, sweep.datasets)
+    mt = [r for r in prepared.runs if r.task == "mt"]
+    # per direction and template: one 0-shot run, shared with each seed, bm25 once
+    assert len(mt) == 4 * 2 * (1 + 2 + 1)
+    assert {(r.shots, r.selector, r.seed) for r in mt} == {(0, "shared", 0), (5, "shared", 0), (5, "shared", 1),
+                                                           (5, "bm25", 0)}
+    assert len([r for r in prepared.runs if r.task == "intent"]) == 2  # seeds change nothing at 0 shots
+    zero = next(r for r in mt if r.shots == 0)
+    assert {tuple(sorted(s.fields)) for s in prepared.same_as[zero]} == {
+        (("seed", 1),), (("selector", "bm25"),), (("seed", 1), ("selector", "bm25"))}
+    assert all("at 0 shots no demo is shown" in s.why for s in prepared.same_as[zero])
 
 
 def test_run_specs_are_frozen_and_ids_stable(tmp_path: Path) -> None:

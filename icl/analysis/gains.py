@@ -112,6 +112,23 @@ def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples:
     return gains
 
 
+def not_compared(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[str]:
+    """Comparisons whose system run was collapsed into its own baseline run (identical prompts,
+    icl.run.noops): said once each, so a missing row is never mistaken for a missing experiment and
+    no +0.00 row pretends to be a measurement."""
+    notes = []
+    for run in run_dirs(sweep_dir):
+        spec = read_json(run / "spec.json")
+        flat = _flat(spec)
+        for entry in spec.get("same_as", ()):
+            collapsed = {**flat, **entry["fields"]}
+            for comp in comparisons:
+                if _matches(collapsed, comp.system) and _matches(flat, comp.baseline):
+                    notes.append(f"{comp.name}, {pair_label(flat['src'], flat['tgt'])}, {flat['shots']} shots: "
+                                 f"not compared, the system's prompts are the baseline's ({entry['why']})")
+    return notes
+
+
 def is_significant(p_value: float, ci_low: float, ci_high: float, alpha: float = 0.05) -> bool:
     """Both the bootstrap p-value and the interval must say so.
 
@@ -122,7 +139,7 @@ def is_significant(p_value: float, ci_low: float, ci_high: float, alpha: float =
     return p_value < alpha and (ci_low > 0 or ci_high < 0)
 
 
-def gains_markdown(gains: Sequence[Gain]) -> str:
+def gains_markdown(gains: Sequence[Gain], notes: Sequence[str] = ()) -> str:
     """One table per task; `*` only where the interval and the test agree, so a reader can trust the mark."""
     lines = []
     for task in sorted({g.task for g in gains}):
@@ -137,10 +154,12 @@ def gains_markdown(gains: Sequence[Gain]) -> str:
         lines.append("")
     lines.append("`*`: significant at 0.05: p < 0.05 and the paired-bootstrap 95% interval excludes 0. "
                  "Scores in points (chrF++, BLEU, accuracy %).")
+    if notes:
+        lines += ["", "## Not compared: identical prompts", "", *(f"- {n}" for n in notes)]
     return "\n".join(lines) + "\n"
 
 
-def write_gains(sweep_dir: Path, gains: Sequence[Gain]) -> Path:
+def write_gains(sweep_dir: Path, gains: Sequence[Gain], notes: Sequence[str] = ()) -> Path:
     """gains.md, gains.csv and gains.json beside the table."""
     import csv
     import io
@@ -154,5 +173,5 @@ def write_gains(sweep_dir: Path, gains: Sequence[Gain]) -> Path:
     writer.writerows(asdict(g) for g in gains)
     (sweep_dir / "gains.csv").write_text(buf.getvalue(), encoding="utf-8")
     md = sweep_dir / "gains.md"
-    md.write_text(gains_markdown(gains), encoding="utf-8")
+    md.write_text(gains_markdown(gains, notes), encoding="utf-8")
     return md

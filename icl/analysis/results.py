@@ -21,7 +21,20 @@ from icl.metrics import Score
 from icl.sweep.spec import default_dataset
 
 TABLE_COLUMNS = ("run_id", "task", "model", "engine", "dataset", "pair", "template", "shots", "selector", "pool", "augment",
-                 "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1")
+                 "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1", "same_as")
+"""`same_as`: the other values a run stands for, where the sweep listed runs with identical prompts
+(icl.run.noops collapsed them into this one), and why they changed nothing."""
+
+
+def same_as_text(entries: Sequence[Mapping[str, Any]]) -> str:
+    """`selector=bm25; selector=similar: <why>` — entries sharing a reason are joined before it."""
+    by_why: dict[str, list[str]] = {}
+    for entry in entries:
+        spelled = ",".join(f"{k}={v}" for k, v in entry["fields"].items())
+        if entry.get("run_id") is None:
+            spelled += " (not in this sweep)"
+        by_why.setdefault(entry["why"], []).append(spelled)
+    return " | ".join(f"{'; '.join(what)}: {why}" for why, what in by_why.items())
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -74,7 +87,10 @@ LABELS_FILE = "labels.json"
 
 
 def write_labels(run_dir: Path, labels: LabelSet) -> None:
-    write_json(run_dir / LABELS_FILE, {"labels": list(labels.labels), "groups": dict(labels.groups)})
+    body: dict[str, Any] = {"labels": list(labels.labels), "groups": dict(labels.groups)}
+    if labels.test_only:
+        body["test_only"] = list(labels.test_only)
+    write_json(run_dir / LABELS_FILE, body)
 
 
 def read_labels(run_dir: Path) -> LabelSet | None:
@@ -83,7 +99,7 @@ def read_labels(run_dir: Path) -> LabelSet | None:
     if not path.is_file():
         return None
     body = read_json(path)
-    return LabelSet(tuple(body["labels"]), body.get("groups", {}))
+    return LabelSet(tuple(body["labels"]), body.get("groups", {}), tuple(body.get("test_only", ())))
 
 
 RUNS_FILE = "runs.txt"
@@ -130,6 +146,7 @@ def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
         for name in ("bleu", "chrf++", "spbleu", "accuracy", "macro_f1"):
             value = scores.get(name, {}).get("value")
             row[name] = "" if value is None else f"{value:.2f}"
+        row["same_as"] = same_as_text(spec.get("same_as", ()))
         rows.append(row)
     rows.sort(key=lambda r: (r["task"], r["model"], r["pair"], r["template"], r["augment"], r["morph"], r["shots"],
                              r["selector"], r["pool"], r["mode"]))

@@ -21,6 +21,9 @@ def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequen
     extra: dict[str, Any] = {"n": len(rows), "mode": mode, "errors": sum(r.get("error") is not None for r in rows)}
     if the_task.labelled:
         extra["unparseable"] = sum(p is None for p in preds)
+    labels = read_labels(run_dir)
+    if labels is not None and labels.warnings():
+        extra["warnings"] = labels.warnings()
     body = metrics_body(run_id, task, the_task.score(preds, [r["reference"] for r in rows]),
                         get_mode(task, mode).note, extra)
     write_json(run_dir / "metrics.json", body)

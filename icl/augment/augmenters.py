@@ -3,14 +3,15 @@
 `augment(spec, data, labeler, registry)` returns the demonstration pool (gold, synthetic or
 self-labelled) and a hint function (or None); the runner calls it once per run. A bilingual lexicon
 helps a model in a language it barely knows in two ways: synthetic demonstrations
-(icl.lexical.synthetic, after Wang, Ruder & Neubig 2022) and dictionary hints in the prompt
-(icl.lexical.hints); both read only the lexicon and UniMorph tables, never a reference. Without a
-lexicon, the model can label in-language text itself (icl.selflabel, `selflabel`).
+(icl.augment.lexical.synthetic, after Wang, Ruder & Neubig 2022) and dictionary hints in the prompt
+(icl.augment.lexical.hints); both read only the lexicon and UniMorph tables, never a reference.
+Without a lexicon, the model can label in-language text itself (icl.augment.selflabel, `selflabel`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from icl.augment.lexical.catalogue import load_lexicon
 from icl.augment.lexical.hints import MAX_HINTS, HintFn, frequent_words, hints_for
@@ -76,57 +77,55 @@ def synthetic_pool(spec: RunSpec, data: RunData) -> list[Example]:
     return examples if english_source else [swap(ex) for ex in examples]
 
 
-def augment_none(spec: RunSpec, data: RunData, labeler: Labeler | None,
-                 registry: Registry) -> tuple[list[Example], HintFn | None]:
-    """The gold pool, no hints."""
-    return list(data.pool), None
+@dataclass(frozen=True)
+class Augmentation:
+    """What one `augment:` value adds to a run."""
+
+    pool: Callable[[RunSpec, RunData, Labeler | None, Registry], list[Example]] | None
+    """Makes the demonstration pool that replaces the gold one (None: the gold pool)."""
+    hints: bool
+    """Adds dictionary hints for the query."""
+    needs_model: bool = False
+    """Its pool is labelled by the run's own model (only where demos are shown)."""
 
 
-def augment_hints(spec: RunSpec, data: RunData, labeler: Labeler | None,
-                  registry: Registry) -> tuple[list[Example], HintFn | None]:
-    """The gold pool; hints for the query only (demonstrations are shown without hints)."""
-    return list(data.pool), hint_function(spec, data.pool)
+def _synthetic(spec: RunSpec, data: RunData, labeler: Labeler | None, registry: Registry) -> list[Example]:
+    return synthetic_pool(spec, data)
 
 
-def augment_synthetic(spec: RunSpec, data: RunData, labeler: Labeler | None,
-                      registry: Registry) -> tuple[list[Example], HintFn | None]:
-    """Synthetic demonstrations replace the gold pool; no hints."""
-    return synthetic_pool(spec, data), None
-
-
-def augment_both(spec: RunSpec, data: RunData, labeler: Labeler | None,
-                 registry: Registry) -> tuple[list[Example], HintFn | None]:
-    """Synthetic demonstrations and query hints (stop words still from the gold pool's text)."""
-    return synthetic_pool(spec, data), hint_function(spec, data.pool)
-
-
-def augment_selflabel(spec: RunSpec, data: RunData, labeler: Labeler | None,
-                      registry: Registry) -> tuple[list[Example], HintFn | None]:
-    """In-language text from the pool, labelled by the run's own model (icl.selflabel); no hints."""
-    return selflabel_pool(spec, data, labeler, registry), None
-
-
-AUGMENTERS: dict[str, Augmenter] = {
-    "none": augment_none,
-    "hints": augment_hints,
-    "synthetic": augment_synthetic,
-    "hints+synthetic": augment_both,
-    "selflabel": augment_selflabel,
+AUGMENTERS: dict[str, Augmentation] = {
+    "none": Augmentation(pool=None, hints=False),
+    "hints": Augmentation(pool=None, hints=True),
+    "synthetic": Augmentation(pool=_synthetic, hints=False),
+    "hints+synthetic": Augmentation(pool=_synthetic, hints=True),
+    "selflabel": Augmentation(pool=selflabel_pool, hints=False, needs_model=True),
 }
-"""RunSpec.augment -> augmenter."""
+"""RunSpec.augment -> what it adds. Hints are for the query only (demonstrations are shown without
+them); synthetic demonstrations keep the gold pool's text for the hints' stop words."""
 
-NEEDS_MODEL = frozenset({"selflabel"})
-"""Augmentations that call the run's model while its prompts are built."""
+
+def _get(name: str) -> Augmentation:
+    if name not in AUGMENTERS:
+        raise ConfigError(f"augment: {name!r} is not one of {', '.join(AUGMENTERS)}")
+    return AUGMENTERS[name]
+
+
+def needs_model(spec: RunSpec) -> bool:
+    """Whether building the run's prompts asks its model (self-labelled demos, shown only with shots)."""
+    return _get(spec.augment).needs_model and spec.shots > 0
 
 
 def augment(spec: RunSpec, data: RunData, labeler: Labeler | None = None,
             registry: Registry | None = None) -> tuple[list[Example], HintFn | None]:
     """What the runner calls once per run: (demonstration pool, hint function or None).
 
-    Never mutates the data. ConfigError when `spec.augment` is unknown, when a lexicon augmentation
-    finds no lexicon for the run's non-English language, or when `selflabel` has no model to ask.
+    Never mutates the data. At 0 shots no pool is made (no demo is shown, so neither synthetic sets
+    nor the model's labels are computed). ConfigError when `spec.augment` is unknown, when a lexicon
+    augmentation finds no lexicon for the run's non-English language, or when `selflabel` has no
+    model to ask.
     """
-    fn = AUGMENTERS.get(spec.augment)
-    if fn is None:
-        raise ConfigError(f"augment: {spec.augment!r} is not one of {', '.join(AUGMENTERS)}")
-    return fn(spec, data, labeler, registry or builtin_registry())
+    how = _get(spec.augment)
+    pool = list(data.pool)
+    if how.pool is not None and spec.shots > 0:
+        pool = how.pool(spec, data, labeler, registry or builtin_registry())
+    return pool, hint_function(spec, data.pool) if how.hints else None

@@ -53,3 +53,7 @@ def print_table(sweep_dir: Path) -> None:
     for r in rows:
         table.add_row(*(str(r.get(c, "")) for c in cols))
     out.print(table)
+    standing = [r for r in rows if r.get("same_as")]
+    if standing:
+        out.print(f"{len(standing)} runs also stand for runs with identical prompts (collapsed; column same_as of "
+                  f"{sweep_dir / 'table.md'} says which and why)", highlight=False)

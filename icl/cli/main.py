@@ -40,7 +40,6 @@ def run(
 ) -> None:
     """Run every combination of a sweep, write results/<sweep>/, and print the table."""
     from icl.config import results_dir
-    from icl.engines.logs import VERBOSE_ENV, console_stream, opened_logs
     from icl.run.runner import run_sweep
     from icl.run.timings import Phases, process_age
     from icl.sweep.count import check_run_count, refuse_over_limit
@@ -54,31 +53,17 @@ def run(
     if not yes:
         refuse_over_limit(sweep_file, len(sweep.runs))
     typer.echo(f"sweep {sweep.name}: {len(sweep.runs)} runs", err=True)
-    before = len(opened_logs())
-    previous = os.environ.get(VERBOSE_ENV)
-    if verbose:
-        os.environ[VERBOSE_ENV] = "1"
-    try:
-        # icl's own progress on a stream that engine log capture leaves on the terminal
-        report = run_sweep(sweep, results or results_dir(), fresh=fresh, chunk_size=chunk_size,
-                           console=Console(file=console_stream(), stderr=True), phases=phases)
-    finally:
-        if verbose:
-            _restore_env(VERBOSE_ENV, previous)
+    report = run_sweep(sweep, results or results_dir(), fresh=fresh, chunk_size=chunk_size,
+                       console=Console(stderr=True), phases=phases, verbose=verbose)
     typer.echo(f"generated {report.generated}, scored {report.scored}, from cache {report.cached}, "
                f"engine calls {report.engine_calls}", err=True)
+    if report.collapsed:
+        typer.echo(f"{report.collapsed} runs collapsed into others: identical prompts (table column same_as)", err=True)
     typer.echo(f"time: {report.phases.line()} (timings.json)", err=True)
-    for log in opened_logs()[before:]:
+    for log in report.logs:
         typer.echo(f"engine log: {log}", err=True)
     print_table(report.sweep_dir)
     typer.echo(f"results in {report.sweep_dir}", err=True)
-
-
-def _restore_env(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 
 @app.command()
@@ -114,6 +99,9 @@ def plan(
         result = plan_sweep(sweep, use_memo=not rebuild,
                             on_run=lambda done, total: progress.update(task_id, completed=done))
     _print_plan(result)
+    if result.problems:  # what `icl run` would refuse, all of it
+        typer.echo(f"icl run would refuse this sweep: {result.problems}", err=True)
+        raise typer.Exit(2)
 
 
 def _print_quick(q: Any) -> None:
@@ -129,7 +117,9 @@ def _print_quick(q: Any) -> None:
 
 def _print_plan(result: Any) -> None:
     by_task = ", ".join(f"{task} {n:,}" for task, n in result.runs_by_task)
-    out.print(f"sweep {result.sweep} ({result.path}): {result.runs:,} runs ({by_task})", highlight=False)
+    collapsed = (f"; {result.collapsed:,} more collapsed into these (identical prompts, see the table's same_as)"
+                 if result.collapsed else "")
+    out.print(f"sweep {result.sweep} ({result.path}): {result.runs:,} runs ({by_task}){collapsed}", highlight=False)
     for m in result.models:
         table_ = Table(title=f"{m.model} ({m.engine}): {m.runs:,} runs", title_justify="left")
         for col, justify in (("", "left"), ("total", "right"), ("cached", "right"), ("missing", "right")):
@@ -203,15 +193,16 @@ def gains(
     resamples: int = typer.Option(1000, help="Bootstrap resamples."),
 ) -> None:
     """Gains over each baseline named in the sweep's `gains:` section, with paired-bootstrap 95% CIs."""
-    from icl.analysis.gains import compute_gains, gains_markdown, write_gains
+    from icl.analysis.gains import compute_gains, gains_markdown, not_compared, write_gains
     from icl.sweep.load import load_comparisons
 
     comparisons = load_comparisons(sweep_dir / "sweep.yaml")
     if not comparisons:
         raise IclError(f"{sweep_dir / 'sweep.yaml'}: gains: no comparisons declared")
     rows = compute_gains(sweep_dir, comparisons, resamples)
-    path = write_gains(sweep_dir, rows)
-    typer.echo(gains_markdown(rows))
+    notes = not_compared(sweep_dir, comparisons)
+    path = write_gains(sweep_dir, rows, notes)
+    typer.echo(gains_markdown(rows, notes))
     typer.echo(f"wrote {path}", err=True)
 
 

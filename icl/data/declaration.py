@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.data.files import load_yaml
-from icl.errors import ConfigError, DataError
+from icl.errors import ConfigError, DataError, MissingFileError
 from icl.tasks import TASKS, get_task
 
 FORMATS = ("lines", "jsonl", "tsv", "csv", "conll", "hf")
@@ -122,7 +122,7 @@ class DatasetSpec:
                                 "a language is needed to find the file")
             value = getattr(lang, name, None)
             if not value:
-                raise DataError(f"{self.where}: path: {lang.name} ({lang.code}) has no {name} code, so "
+                raise MissingFileError(f"{self.where}: path: {lang.name} ({lang.code}) has no {name} code, so "
                                 f"{self.name} has no file for it")
             values[name] = value
         path = Path(pattern.format(**values)).expanduser()

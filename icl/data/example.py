@@ -38,12 +38,24 @@ class LabelSet:
     """Every label, sorted: the order rank mode scores them in and `label_scores` lists them."""
     groups: Mapping[str, str]
     """label -> its group (MASSIVE scenario); empty when the data set has no group column."""
+    test_only: tuple[str, ...] = ()
+    """Labels of the test split that no other split has: demonstrations can never show them (real test
+    sets have rare labels their small dev sets lack; a typo in a label column looks the same). Recorded
+    as a warning with every run, never a refusal."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "groups", MappingProxyType(dict(self.groups)))
 
     def __hash__(self) -> int:
-        return hash((self.labels, tuple(sorted(self.groups.items()))))
+        return hash((self.labels, tuple(sorted(self.groups.items())), self.test_only))
+
+    def warnings(self) -> list[str]:
+        """What a reader of the run's results must know about this inventory."""
+        if not self.test_only:
+            return []
+        shown = ", ".join(self.test_only[:10]) + (" ..." if len(self.test_only) > 10 else "")
+        return [(f"{len(self.test_only)} labels occur only in the test split, so no demonstration can show "
+                 f"them: {shown}")]
 
     def by_group(self) -> dict[str, tuple[str, ...]]:
         """group -> its labels, both sorted (what `scenarios` in intent templates is)."""

@@ -1,14 +1,47 @@
-"""Reading the text files users write (YAML declarations, catalogues, sweeps): every problem names the
-file, and the line where there is one."""
+"""Reading the text files users write (data sets, lexicons, tables, templates, YAML): every reader opens
+them here, so a file saved with a byte-order mark or Windows line ends (CRLF) reads like any other,
+and every problem names the file, and the line where there is one."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from icl.errors import ConfigError
+
+TEXT_ENCODING = "utf-8-sig"
+"""UTF-8 with or without a byte-order mark (Notepad and Excel write one); the mark is dropped."""
+
+
+Stamp = tuple[tuple[str, int, int], ...]
+"""(path, size, modification time in ns) of files: part of the key of every cache over file contents."""
+
+
+def stamp(*paths: Path) -> Stamp:
+    """Where files are and what state they are in, so a cache keyed on it reads an edited file again
+    within the same process (a missing file is (-1, -1): found later, it is read then)."""
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((str(path), st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((str(path), -1, -1))
+    return tuple(out)
+
+
+def open_text(path: Path, newline: str | None = None) -> IO[str]:
+    """A text file for reading: a leading byte-order mark dropped, `\r\n` read as `\n` (pass
+    `newline=""` for the csv module, which handles line ends itself)."""
+    return path.open(encoding=TEXT_ENCODING, newline=newline)
+
+
+def read_text(path: Path) -> str:
+    """A whole text file, as `open_text` reads it."""
+    with open_text(path) as fh:
+        return fh.read()
 
 
 def load_yaml(path: Path, what: str = "YAML file") -> Any:
@@ -16,7 +49,7 @@ def load_yaml(path: Path, what: str = "YAML file") -> Any:
     if not path.is_file():
         raise ConfigError(f"{path}: {what} not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

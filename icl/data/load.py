@@ -1,26 +1,32 @@
 """Declared data sets -> Examples: a split for a language (pair), a run's test items and demo pool,
 and a classification set's label inventory.
 
-Everything is cached on the declaration and the data folder, so a sweep reads each file once and
-pointing ICL_DATA_DIR elsewhere in the same process reads the other files.
+Everything is cached on the declaration, the data folder and the state of the files read (size and
+modification time), so a sweep reads each file once, and pointing ICL_DATA_DIR elsewhere or editing
+a file in the same process reads it again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from icl.config import data_dir
 from icl.data.declaration import SHIPPED_KINDS, DatasetSpec, Registry, builtin_registry
 from icl.data.example import Example, LabelSet
+from icl.data.files import Stamp, stamp
 from icl.data.readers import Record, read_lines, read_records
 from icl.errors import ConfigError, DataError, MissingFileError
 from icl.languages import Language, get_language, pair_label
 
 if TYPE_CHECKING:  # a run's spec is read, never built, here: the data step sits below the sweep step
     from icl.sweep.spec import Pool, RunSpec
+
+
+SPLITS_CACHED = 512
+"""Splits (per data set and language pair) a process keeps as Examples."""
 
 
 def load_examples(spec: DatasetSpec, split: str, src: str, tgt: str | None = None) -> list[Example]:
@@ -30,12 +36,26 @@ def load_examples(spec: DatasetSpec, split: str, src: str, tgt: str | None = Non
         raise ConfigError(f"{spec.where}: splits: {spec.name} has no split {split!r} (splits: {', '.join(spec.splits)})")
     s = get_language(src).code
     t = get_language(tgt).code if tgt is not None and spec.parallel else s
-    return list(_load(spec, split, s, t, data_dir()))
+    return list(_load(spec, split, s, t, data_dir(), _files_stamp(spec, split, (s, t))))
 
 
-@cache
-def _load(spec: DatasetSpec, split: str, src: str, tgt: str, root: Path) -> tuple[Example, ...]:
-    del root  # part of the cache key only: file paths below are resolved against it
+def _files_stamp(spec: DatasetSpec, split: str, langs: tuple[str, ...]) -> Stamp:
+    """The state of the files a split of these languages is read from (none for `hf`; a file that cannot
+    be named is left to the reader, which says why)."""
+    if spec.format == "hf":
+        return ()
+    paths = []
+    for code in dict.fromkeys(langs if spec.placeholders else ("",)):
+        try:
+            paths.append(spec.file(split, get_language(code) if code else None))
+        except DataError:
+            continue
+    return stamp(*paths)
+
+
+@lru_cache(maxsize=SPLITS_CACHED)
+def _load(spec: DatasetSpec, split: str, src: str, tgt: str, root: Path, state: Stamp) -> tuple[Example, ...]:
+    del root, state  # part of the cache key only: an edited file or another data folder is read again
     origin = spec.origin.replace("{split}", split)
     if spec.format == "lines":
         s_lang, t_lang = get_language(src), get_language(tgt)
@@ -118,18 +138,17 @@ def load_text(dataset: str | DatasetSpec, lang: str, split: str | None = None) -
 
 
 def label_set(spec: DatasetSpec, lang: str) -> LabelSet:
-    """A classification set's labels in one language: every split (train ∪ test ∪ ...), sorted.
-
-    A test label that no other split has is a DataError: demonstrations could never show it, and a
-    typo in a label column usually looks exactly like that.
-    """
+    """A classification set's labels in one language: every split (train ∪ test ∪ ...), sorted. Rank
+    mode scores all of them. Test labels that no other split has are kept and listed
+    (`LabelSet.test_only`), a warning each run records."""
     code = get_language(lang).code
-    return _label_set(spec, code, data_dir())
+    state = tuple(f for split in spec.splits for f in _files_stamp(spec, split, (code,)))
+    return _label_set(spec, code, data_dir(), state)
 
 
-@cache
-def _label_set(spec: DatasetSpec, lang: str, root: Path) -> LabelSet:
-    del root  # cache key only
+@lru_cache(maxsize=SPLITS_CACHED)
+def _label_set(spec: DatasetSpec, lang: str, root: Path, state: Stamp) -> LabelSet:
+    del root, state  # cache key only
     if spec.parallel:
         raise ConfigError(f"{spec.where}: task: {spec.name} is a {spec.task} data set; it has no labels")
     by_split = {split: load_examples(spec, split, lang) for split in spec.splits}
@@ -138,14 +157,9 @@ def _label_set(spec: DatasetSpec, lang: str, root: Path) -> LabelSet:
         for ex in examples:
             groups.setdefault(ex.target, ex.scenario or "")
     others = {ex.target for split, exs in by_split.items() if split != spec.test_split for ex in exs}
-    if others:
-        unseen = sorted({ex.target for ex in by_split[spec.test_split]} - others)
-        if unseen:
-            where = spec.file(spec.test_split, get_language(lang)) if spec.format != "hf" else spec.where
-            raise DataError(f"{where}: labels {', '.join(map(repr, unseen[:5]))}{' ...' if len(unseen) > 5 else ''} "
-                            f"of split {spec.test_split!r} are in no other split ({spec.where}: splits)")
+    test_only = tuple(sorted({ex.target for ex in by_split[spec.test_split]} - others)) if others else ()
     has_groups = any(groups.values())
-    return LabelSet(tuple(sorted(groups)), groups if has_groups else {})
+    return LabelSet(tuple(sorted(groups)), groups if has_groups else {}, test_only)
 
 
 @dataclass(frozen=True)
@@ -201,7 +215,7 @@ def load_run(spec: RunSpec, registry: Registry) -> RunData:
         source = f"{pool_ds.name}/{split}" + (f":{src}" if spec.pool.language else "")
         try:
             pool = load_examples(pool_ds, split, src, tgt)
-        except MissingFileError as exc:
+        except MissingFileError as exc:  # a file not here, or a language the pool's set has no code for
             if spec.shots:
                 kind = SHIPPED_KINDS.get(pool_ds.name)
                 listed = f"`icl langs --has {kind}` lists what is here; " if kind else ""

@@ -10,13 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from icl.data.declaration import DatasetSpec
+from icl.data.files import Stamp, open_text, stamp
 from icl.errors import DataError, MissingFileError
 
 
@@ -32,12 +34,20 @@ class Record:
     """role -> value."""
 
 
-@cache
+FILES_CACHED = 256
+"""Files whose contents a process keeps (keyed on their stamp: an edited file is read again)."""
+
+
 def read_lines(path: Path) -> tuple[str, ...]:
     """One sentence a line, exactly as in the file (trailing newline stripped, nothing else)."""
+    return _read_lines(path, stamp(path))
+
+
+@lru_cache(maxsize=FILES_CACHED)
+def _read_lines(path: Path, state: Stamp) -> tuple[str, ...]:
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path) as fh:
         return tuple(line.rstrip("\n").rstrip("\r") for line in fh)
 
 
@@ -60,7 +70,7 @@ def _pick(raw: Mapping[str, Any], path: Path, line: int, spec: DatasetSpec) -> d
 
 def _jsonl(path: Path, spec: DatasetSpec) -> list[tuple[int, dict[str, str]]]:
     rows = []
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -76,7 +86,7 @@ def _jsonl(path: Path, spec: DatasetSpec) -> list[tuple[int, dict[str, str]]]:
 
 def _delimited(path: Path, spec: DatasetSpec) -> list[tuple[int, dict[str, str]]]:
     delimiter = "\t" if spec.format == "tsv" else ","
-    with path.open(encoding="utf-8", newline="") as fh:
+    with open_text(path, newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL)
         table = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     if spec.header:
@@ -122,7 +132,7 @@ def _conll(path: Path, spec: DatasetSpec) -> list[tuple[int, dict[str, str]]]:
             block.setdefault("text", " ".join(tokens))
         rows.append((start, _pick(block, path, start, spec)))
 
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -195,11 +205,12 @@ READERS: dict[str, Callable[[Path, DatasetSpec], list[tuple[int, dict[str, str]]
 def read_records(spec: DatasetSpec, split: str, path: Path | None, values: Mapping[str, str]) -> tuple[Record, ...]:
     """The records of one split: from its file (rows of other splits dropped where one file holds
     several) or from `datasets.load_dataset`."""
+    rows: Sequence[tuple[int, Mapping[str, str]]]
     if spec.format == "hf":
         rows = _hf(spec, split, values)
     else:
         assert path is not None
-        rows = _file_rows(spec, path)
+        rows = _file_rows(spec, path, stamp(path))
         if not rows:
             raise DataError(f"{path}: empty file (data set {spec.name}, {spec.where})")
     if spec.split_column is not None:
@@ -208,11 +219,12 @@ def read_records(spec: DatasetSpec, split: str, path: Path | None, values: Mappi
         if not rows:
             raise DataError(f"{path}: no record has {spec.split_column}={split!r} (values found: {', '.join(found)}; "
                             f"{spec.where}: splits)")
-    return tuple(Record(line, i, {k: v for k, v in r.items() if k != "_split"}) for i, (line, r) in enumerate(rows))
+    return tuple(Record(line, i, MappingProxyType({k: v for k, v in r.items() if k != "_split"}))
+                 for i, (line, r) in enumerate(rows))
 
 
-@cache
-def _file_rows(spec: DatasetSpec, path: Path) -> list[tuple[int, dict[str, str]]]:
+@lru_cache(maxsize=FILES_CACHED)
+def _file_rows(spec: DatasetSpec, path: Path, state: Stamp) -> tuple[tuple[int, Mapping[str, str]], ...]:
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found (data set {spec.name}, {spec.where}: path)")
-    return READERS[spec.format](path, spec)
+    return tuple((line, MappingProxyType(row)) for line, row in READERS[spec.format](path, spec))

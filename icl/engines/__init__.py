@@ -58,6 +58,8 @@ class EngineSpec:
     name: str
     model: str
     args: Mapping[str, Any] = field(default_factory=dict)
+    verbose: bool = False
+    """Let the backend print as it likes instead of writing to the engine log (`icl run --verbose`)."""
 
 
 _FACTORIES: dict[str, str] = {
@@ -66,7 +68,7 @@ _FACTORIES: dict[str, str] = {
     "openai": "icl.engines.openai_engine:OpenAIEngine",
 }
 ENGINES: dict[str, str] = _FACTORIES
-"""name -> `module:Class`; each class is built as `Class(model, **args)`."""
+"""name -> `module:Class`; each class is built as `Class(model, verbose=..., **args)`."""
 
 
 def make_engine(spec: EngineSpec) -> Engine:
@@ -76,7 +78,7 @@ def make_engine(spec: EngineSpec) -> Engine:
         raise ConfigError(f"engine: unknown engine {spec.name!r} (known: {', '.join(sorted(ENGINES))})")
     module_name, _, cls_name = target.partition(":")
     cls: Callable[..., Engine] = getattr(importlib.import_module(module_name), cls_name)
-    return cls(spec.model, **dict(spec.args))
+    return cls(spec.model, verbose=spec.verbose, **dict(spec.args))
 
 
 def split_continuation(tokenizer: Any, context: str, continuation: str, add_special: bool) -> tuple[list[int], list[int]]:

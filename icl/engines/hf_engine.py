@@ -6,11 +6,12 @@ cache, so ranking 60 labels costs one prompt pass plus the label tokens, not 60 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from icl.engines import Completion, GenParams, split_continuation, truncate_at_stop
-from icl.engines.logs import EngineLog
+from icl.engines.logs import EngineLog, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
@@ -20,7 +21,8 @@ class HfEngine:
     """A causal LM loaded with transformers in this process."""
 
     def __init__(self, model: str, batch_size: int = 8, threads: int | None = None, dtype: str = "float32",
-                 **model_args: Any) -> None:
+                 verbose: bool = False, **model_args: Any) -> None:
+        quiet_backends(verbose)  # before torch is imported
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -34,9 +36,9 @@ class HfEngine:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.log = EngineLog("hf")  # transformers' loading bars and warnings go to the engine log
+        self.log = EngineLog("hf", verbose, loggers=("transformers", "torch"))
         try:
-            with self.log.capture("start"):
+            with self.log.capture("start"), _no_progress_bars(verbose):
                 self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), **model_args)
         except BaseException:
             self.log.close()
@@ -118,6 +120,21 @@ class HfEngine:
     def close(self) -> None:
         del self.model
         self.log.close()
+
+
+@contextmanager
+def _no_progress_bars(verbose: bool) -> Iterator[None]:
+    """transformers' own switch for its loading bars, put back as it was."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    if not verbose:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was and not verbose:
+            hf_logging.enable_progress_bar()
 
 
 def _repeat_cache(cache: Any, n: int) -> Any:

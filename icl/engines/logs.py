@@ -1,45 +1,39 @@
-"""Engine output goes to a log file, so that icl's own progress stays readable.
+"""Engine output goes to a log file through the backends' own switches, so icl's progress stays readable.
 
-vLLM writes hundreds of lines while it starts: its own logging (a handler on the `vllm` logger),
-transformers and torch warnings, `warnings.warn`, tqdm bars ("Loading safetensors checkpoint shards")
-and native prints straight to file descriptors 1 and 2. `EngineLog.capture()` wraps each call into an
-engine (start, generate, score, close) and sends all of it to one file per engine:
-
-- file descriptors 1 and 2 point at the log while the call runs (native output, and child processes
-  an engine starts inherit the log for their whole life); both are restored in `finally`;
-- `sys.stdout` / `sys.stderr` are swapped for streams on the same file (Python writes that never
-  reach an fd: pytest's and Typer's captures), and logging handlers that wrote to the terminal are
-  pointed at the log, then back;
-- icl's own progress bars keep the terminal through `console_stream()`, a stream on a duplicate of
-  the terminal's descriptor that the redirection does not touch (the CLI builds its Console on it).
-
-A failing call raises `EngineError` whose one line ends with the log's path and its last lines; the
-full traceback is appended to the log. With `ICL_VERBOSE=1` (`icl run --verbose`) nothing is
-captured and engine output reaches the terminal as it comes.
+What vLLM and transformers print comes from their loggers, Python warnings, progress bars and torch's
+C++ warnings. Each has a switch of its own, and the engines use those instead of redirecting the
+process's file descriptors or streams (which also caught other threads, child processes and test
+runners' captures):
+- `quiet_backends()`, called before a backend is imported, turns off vLLM's console handler
+  (`VLLM_CONFIGURE_LOGGING=0`) and torch's C++ warnings (`TORCH_CPP_LOG_LEVEL=ERROR`), where the user
+  has not set them;
+- `EngineLog` gives the backend's loggers (`vllm`, `transformers`, ...) a handler on the log file for
+  as long as the engine lives, and puts their own handlers back when it closes;
+- progress bars are switched off where they are made (vLLM's `use_tqdm`, `use_tqdm_on_load`;
+  transformers' `disable_progress_bar` while a model loads);
+- Python warnings raised inside an engine call are recorded into the log (`warnings.catch_warnings`).
+With `verbose=True` (`icl run --verbose`) none of this happens and the backends print as they like.
+A failing call raises `EngineError`: one line ending with the log's path and its last lines; the
+traceback is in the log.
 
 Logs live in `cache_dir()/logs/<engine>-<date>-<time>-<pid>.log` (the newest KEEP_LOGS are kept):
-engines are started by the runner for a model, not for one sweep's results folder, and a log is a
-diagnostic of this machine, not a result to compare or ship; `ICL_CACHE_DIR` keeps tests' logs apart.
+engines are started for a model, not for one sweep, and a log is a diagnostic of this machine, not a
+result to compare or ship; `ICL_CACHE_DIR` keeps tests' logs apart.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
-import sys
 import time
 import traceback
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
 from icl.errors import EngineError, IclError
-
-VERBOSE_ENV = "ICL_VERBOSE"
-"""Set to 1 to show engine output live instead of capturing it (`icl run --verbose`)."""
 
 KEEP_LOGS = 20
 """Engine logs kept in cache_dir()/logs; older ones are deleted when a new engine starts."""
@@ -48,18 +42,17 @@ TAIL_LINES = 3
 """Lines of the log quoted in an engine error."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_opened: list[Path] = []
-_console: tuple[Any, IO[str]] | None = None
+
+QUIET_ENV = {"VLLM_CONFIGURE_LOGGING": "0", "TORCH_CPP_LOG_LEVEL": "ERROR"}
+"""The backends' own switches for output they would print before icl could hand them a logger."""
 
 
-def verbose() -> bool:
-    """Whether engine output should reach the terminal (ICL_VERBOSE set to anything but 0)."""
-    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
-
-
-def opened_logs() -> list[Path]:
-    """Engine logs this process wrote, oldest first (the CLI names them after a run)."""
-    return list(_opened)
+def quiet_backends(verbose: bool) -> None:
+    """Set the backends' quiet switches (unless verbose, or the user set them): they are read when
+    vLLM and torch are imported, so an engine calls this first."""
+    if not verbose:
+        for name, value in QUIET_ENV.items():
+            os.environ.setdefault(name, value)
 
 
 def logs_dir() -> Path:
@@ -68,27 +61,6 @@ def logs_dir() -> Path:
     path = cache_dir() / "logs"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def console_stream() -> IO[str]:
-    """A stream for icl's own progress and messages that engine capture leaves on the terminal.
-
-    Where `sys.stderr` is a real descriptor, a line-buffered stream on a duplicate of it (made once per
-    `sys.stderr` object); otherwise (Typer's or pytest's capture) `sys.stderr` itself, which the
-    descriptor redirection cannot reach anyway."""
-    global _console
-    err = sys.stderr
-    if _console is not None and _console[0] is err and not _console[1].closed:
-        return _console[1]
-    try:
-        fd = err.fileno()
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return err
-    err.flush()
-    stream = os.fdopen(os.dup(fd), "w", buffering=1, encoding=getattr(err, "encoding", None) or "utf-8",
-                       errors="replace")
-    _console = (err, stream)
-    return stream
 
 
 def _prune(folder: Path) -> None:
@@ -118,52 +90,64 @@ def tail(path: Path, lines: int = TAIL_LINES, width: int = 200) -> list[str]:
 
 
 class EngineLog:
-    """One engine's log file (none with ICL_VERBOSE) and the capture around each call into it."""
+    """One engine's log file, the backend loggers pointed at it, and the error around each call."""
 
-    def __init__(self, engine: str) -> None:
+    def __init__(self, engine: str, verbose: bool = False, loggers: Sequence[str] = ()) -> None:
         self.engine = engine
+        self.verbose = verbose
         self.path: Path | None = None
-        self._streams: tuple[IO[str], IO[str]] | None = None
-        if not verbose():
+        self.handler: logging.Handler | None = None
+        self._saved: list[tuple[logging.Logger, list[logging.Handler], bool, int]] = []
+        if not verbose:
             folder = logs_dir()
             _prune(folder)
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            self.path = folder / f"{engine}-{stamp}-{os.getpid()}.log"
-            _opened.append(self.path)
+            self.path = folder / f"{engine}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+            self.handler = logging.FileHandler(self.path, encoding="utf-8", errors="replace")
+            self.handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            self.attach(*loggers)
 
-    def _open(self) -> tuple[IO[str], IO[str]]:
-        if self._streams is None:
-            assert self.path is not None
-            # Two streams (stdout's and stderr's stand-ins) so that handlers can be pointed back to the
-            # right one; both append, like the descriptors, so lines interleave in order.
-            self._streams = tuple(self.path.open("a", encoding="utf-8", errors="replace", buffering=1)
-                                  for _ in range(2))  # type: ignore[assignment]
-        assert self._streams is not None
-        return self._streams
+    def attach(self, *names: str) -> None:
+        """Send these loggers (and their children) to the log only, until `close` (INFO and up)."""
+        if self.handler is None:
+            return
+        for name in names:
+            logger = logging.getLogger(name)
+            self._saved.append((logger, list(logger.handlers), logger.propagate, logger.level))
+            logger.handlers = [self.handler]
+            logger.propagate = False
+            if logger.level == logging.NOTSET or logger.level > logging.INFO:
+                logger.setLevel(logging.INFO)
+
+    def write(self, text: str) -> None:
+        """Append a line of icl's own to the log."""
+        if self.handler is not None:
+            self.handler.emit(logging.makeLogRecord({"name": "icl", "levelno": logging.INFO, "levelname": "INFO",
+                                                     "msg": text}))
 
     @contextmanager
     def capture(self, what: str) -> Iterator[None]:
-        """Run one engine call with its output in the log; a failure becomes one-line EngineError."""
-        if self.path is None:
+        """Run one engine call with its warnings in the log; a failure becomes a one-line EngineError."""
+        if self.handler is None:
             try:
                 yield
             except Exception as exc:  # re-raised as EngineError, cause kept
                 raise self._error(what, exc, "engine output above") from exc
             return
-        out, err = self._open()
-        redirect = _Redirect(out, err)
         failure: Exception | None = None
-        try:
-            yield
-        except Exception as exc:  # noqa: BLE001 - re-raised as EngineError below, once fds are restored
-            failure = exc
-        finally:
-            redirect.restore()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                yield
+            except Exception as exc:  # noqa: BLE001 - re-raised as EngineError below, once warnings are logged
+                failure = exc
+        for warning in caught:
+            self.write(f"{warning.category.__name__}: {warning.message} ({warning.filename}:{warning.lineno})")
         if failure is not None:
-            last = tail(self.path)
+            assert self.path is not None
+            self.handler.flush()
+            last = tail(self.path)  # the backend's last words, before the traceback goes in
+            self.write(f"{what} failed:\n{''.join(traceback.format_exception(failure))}")
             where = f"last lines of {self.path}: {' | '.join(last)}" if last else f"log {self.path} is empty"
-            err.write(f"\n[icl] {what} failed:\n{''.join(traceback.format_exception(failure))}")
-            err.flush()
             raise self._error(what, failure, where) from failure
 
     def _error(self, what: str, exc: Exception, where: str) -> EngineError:
@@ -172,90 +156,12 @@ class EngineLog:
         return EngineError(f"{' '.join(text.split())} ({where})")
 
     def close(self) -> None:
-        if self._streams is not None:
-            for stream in self._streams:
-                stream.close()
-            self._streams = None
-
-
-def _terminal_handlers(streams: dict[int, IO[str]]) -> list[tuple[logging.StreamHandler[Any], Any]]:
-    """Stream handlers (not file handlers) writing to one of `streams` (keyed by id). Handlers whose
-    stream is a property (logging's last-resort handler follows `sys.stderr` by itself) are left alone."""
-    found = []
-    loggers = [logging.getLogger(), *(lg for lg in list(logging.Logger.manager.loggerDict.values())
-                                     if isinstance(lg, logging.Logger))]
-    for logger in loggers:
-        for handler in list(logger.handlers):
-            if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler) \
-                    or isinstance(getattr(type(handler), "stream", None), property):
-                continue
-            if id(getattr(handler, "stream", None)) in streams:
-                found.append((handler, handler.stream))
-    return found
-
-
-class _Redirect:
-    """Send fds 1 and 2, sys.stdout/sys.stderr and terminal logging handlers to the log; `restore` undoes
-    exactly that (also when setting up fails half-way)."""
-
-    def __init__(self, out: IO[str], err: IO[str]) -> None:
-        self.out, self.err = out, err
-        self.old_out, self.old_err = sys.stdout, sys.stderr
-        self.saved: dict[int, int] = {}
-        self.handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
-        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-            _flush(stream)
-        try:
-            stdout_like = {id(s): s for s in (self.old_out, sys.__stdout__) if s is not None}
-            stderr_like = {id(s): s for s in (self.old_err, sys.__stderr__) if s is not None}
-            for handler, stream in _terminal_handlers({**stdout_like, **stderr_like}):
-                _set_stream(handler, out if id(stream) in stdout_like else err)
-                self.handlers.append((handler, stream))
-            try:
-                for fd in (1, 2):
-                    saved = os.dup(fd)
-                    self.saved[fd] = saved
-                    os.dup2(out.fileno(), fd)
-            except OSError:  # no such descriptor (a daemon): Python-level capture only
-                self._restore_fds()
-            sys.stdout, sys.stderr = out, err
-        except BaseException:
-            self.restore()
-            raise
-
-    def _restore_fds(self) -> None:
-        for fd, saved in self.saved.items():
-            os.dup2(saved, fd)
-            os.close(saved)
-        self.saved = {}
-
-    def restore(self) -> None:
-        for stream in (sys.stdout, sys.stderr, self.out, self.err):
-            _flush(stream)
-        sys.stdout, sys.stderr = self.old_out, self.old_err
-        self._restore_fds()
-        for handler, stream in self.handlers:
-            _set_stream(handler, stream)
-        self.handlers = []
-        # Handlers made during the call (vLLM configures its own at import) go where they would have.
-        for handler, stream in _terminal_handlers({id(self.out): self.out, id(self.err): self.err}):
-            _set_stream(handler, self.old_out if stream is self.out else self.old_err)
-
-
-def _set_stream(handler: logging.StreamHandler[Any], stream: IO[str]) -> None:
-    """Like `setStream`, but a handler whose stream was closed under it (a test runner's capture file,
-    pointed at when the handler was made) is re-pointed instead of failing on the flush."""
-    handler.acquire()
-    try:
-        _flush(handler.stream)
-        handler.stream = stream
-    finally:
-        handler.release()
-
-
-def _flush(stream: Any) -> None:
-    try:
-        if stream is not None:
-            stream.flush()
-    except (OSError, ValueError):
-        pass
+        """Give the loggers their own handlers back and close the file."""
+        for logger, handlers, propagate, level in reversed(self._saved):
+            logger.handlers = handlers
+            logger.propagate = propagate
+            logger.setLevel(level)
+        self._saved = []
+        if self.handler is not None:
+            self.handler.close()
+            self.handler = None

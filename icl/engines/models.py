@@ -8,6 +8,8 @@ float32 transformers folder that every engine (vllm, hf, a vLLM server) loads in
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -68,15 +70,21 @@ def model_fingerprint(name: str) -> str:
     changed checkpoint comes with a changed config or marker, or a new folder name. Hub ids and
     missing folders give "".
     """
-    import hashlib
-
     path = _local_path(name)
     if path is None or not path.is_dir():
         return ""
+    stamp = tuple((file, st.st_size, st.st_mtime_ns) for file in _FINGERPRINT_FILES
+                  if (path / file).is_file() and (st := (path / file).stat()))
+    return _fingerprint(path, stamp)
+
+
+@functools.lru_cache(maxsize=32)
+def _fingerprint(path: Path, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    """Hashes the files (Gemma's tokenizer.json is 33 MB); keyed on their sizes and modification times,
+    so an edited file is read again and an unchanged one once per process."""
     digest = hashlib.sha256()
-    for file in _FINGERPRINT_FILES:
-        if (path / file).is_file():
-            digest.update(file.encode() + b"\0" + (path / file).read_bytes() + b"\0")
+    for file, _, _ in stamp:
+        digest.update(file.encode() + b"\0" + (path / file).read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -33,7 +33,9 @@ class OpenAIEngine:
 
     def __init__(self, model: str, endpoints: Sequence[str] | str = ("http://127.0.0.1:8000/v1",),
                  served_model: str | None = None, api_key: str | None = None, concurrency: int = 8,
-                 timeout: float = 300.0, retries: int = 3, backoff: float = 0.5, scoring: str = "auto") -> None:
+                 timeout: float = 300.0, retries: int = 3, backoff: float = 0.5, scoring: str = "auto",
+                 verbose: bool = False) -> None:
+        del verbose  # a client: the servers keep their own logs
         urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
         if not urls:
             raise EngineError("engine openai: `endpoints` is empty")

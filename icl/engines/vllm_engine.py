@@ -5,8 +5,8 @@ Scoring avoids `prompt_logprobs`, which disables prefix-cache hits and was ~10x 
 request that returns the raw log-probabilities of all its children (`logprob_token_ids`), with the
 shared context read from the prefix cache: for 60 MASSIVE labels that is ~40 short requests per item.
 
-Everything vLLM prints (hundreds of lines at start-up) goes to the engine's log file unless
-ICL_VERBOSE is set (icl.engines.logs); a failure ends in one EngineError line quoting the log's tail.
+Everything vLLM prints (hundreds of lines at start-up) goes to the engine's log file through vLLM's own
+switches unless `verbose` (icl.engines.logs); a failure ends in one EngineError line quoting the log's tail.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.engines import Completion, GenParams, LabelTrie, split_continuation
-from icl.engines.logs import EngineLog
+from icl.engines.logs import EngineLog, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
@@ -74,8 +74,9 @@ def _offline_tokenizer() -> Iterator[None]:
 class VllmEngine:
     """Offline vLLM engine in this process."""
 
-    def __init__(self, model: str, **engine_args: Any) -> None:
-        self.log = EngineLog("vllm")
+    def __init__(self, model: str, verbose: bool = False, **engine_args: Any) -> None:
+        quiet_backends(verbose)  # before torch and vLLM are imported: they read these switches then
+        self.log = EngineLog("vllm", verbose, loggers=("vllm", "transformers", "torch"))
         try:
             with self.log.capture("start"):
                 self._start(model, engine_args)
@@ -99,7 +100,10 @@ class VllmEngine:
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
             args.update(_CPU_DEFAULTS)
         args.update(engine_args)
-        args.setdefault("max_logprobs", 256)  # a trie node of the 60 MASSIVE labels has up to ~20 children
+        args.setdefault("max_logprobs", 256)
+  # a trie node of the 60 MASSIVE labels has up to ~20 children
+        if not self.log.verbose:
+            args.setdefault("use_tqdm_on_load", False)  # the weight-loading progress bar
         template = Path(path) / "chat_template.jinja"
         if "chat_template" not in args and template.is_file():
             # vLLM's warm-up otherwise loads the model's AutoProcessor (a second tokenizer, ~3 s here)

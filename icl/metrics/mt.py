@@ -63,36 +63,35 @@ MT_METRICS: dict[str, Callable[[Sequence[str], Sequence[str]], Score]] = {
 
 def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: Sequence[str],
                         refs: Sequence[str], resamples: int = 1000, seed: int = 12345) -> PairedResult:
-    """sacrebleu's paired bootstrap test (`sacrebleu.significance._paired_bs_test`, after Koehn 2004).
+    """sacrebleu's paired bootstrap test (Koehn 2004, as `sacrebleu --paired-bs` runs it), with the
+    interval of the gain, which sacrebleu reports only per system.
 
-    The resampling is sacrebleu's own, step for step (its RNG, index matrix, sufficient statistics and
-    p-value function), except that an observed difference of exactly 0 gets p = 1. On top of it we keep
-    the per-resample deltas, whose 2.5/97.5 percentiles give the 95% interval of the gain, which
-    sacrebleu reports only per system.
+    Step for step sacrebleu's: its RNG and index matrix, corpus scores from resampled sufficient
+    statistics (icl.metrics.mt_stats), the p-value of the mean-centred absolute differences, except
+    that an observed difference of exactly 0 gets p = 1 (no evidence of a difference). The 2.5/97.5
+    percentiles of the per-resample deltas give the 95% interval.
     """
     import numpy as np
-    from sacrebleu.significance import _compute_p_value
+
+    from icl.metrics.mt_stats import score_from_stats, sentence_stats
 
     n = len(refs)
     if n == 0 or len(baseline_hyps) != n or len(system_hyps) != n:
         raise ValueError("paired bootstrap needs two non-empty hypothesis lists as long as the references")
-    metric_obj = _sacrebleu_metric(metric)
     rng = np.random.default_rng(seed)
     idxs = rng.choice(n, size=(resamples, n), replace=True)
-    bl_stats = metric_obj._extract_corpus_statistics(list(baseline_hyps), [list(refs)])
-    sys_stats = metric_obj._extract_corpus_statistics(list(system_hyps), [list(refs)])
-    bl_score = metric_obj._aggregate_and_compute(bl_stats).score
-    sys_score = metric_obj._aggregate_and_compute(sys_stats).score
-    bl_np, sys_np = np.array(bl_stats, dtype="float32"), np.array(sys_stats, dtype="float32")
-    scores_bl = np.array([metric_obj._compute_score_from_stats(s.sum(0)).score for s in bl_np[idxs]])
-    scores_sys = np.array([metric_obj._compute_score_from_stats(s.sum(0)).score for s in sys_np[idxs]])
+    bl_stats, sys_stats = sentence_stats(metric, baseline_hyps, refs), sentence_stats(metric, system_hyps, refs)
+    bl_score, sys_score = score_from_stats(metric, bl_stats.sum(0)), score_from_stats(metric, sys_stats.sum(0))
+    scores_bl = np.array([score_from_stats(metric, s.sum(0)) for s in bl_stats[idxs]])
+    scores_sys = np.array([score_from_stats(metric, s.sum(0)) for s in sys_stats[idxs]])
     sample_diffs = np.abs(scores_sys - scores_bl)
     if sys_score == bl_score:
         # sacrebleu counts only resamples strictly above the observed difference, so two identical
         # systems get p = 1/(resamples+1); a zero difference is no evidence of a difference.
         p_value = 1.0
     else:
-        p_value = _compute_p_value(sample_diffs - sample_diffs.mean(), abs(bl_score - sys_score))
+        centred = sample_diffs - sample_diffs.mean()
+        p_value = (int(np.sum(centred > abs(bl_score - sys_score))) + 1) / (resamples + 1)
     deltas = np.sort(scores_sys - scores_bl)
     return PairedResult(metric, round(float(bl_score), 4), round(float(sys_score), 4),
                         round(float(sys_score - bl_score), 4), round(float(np.percentile(deltas, 2.5)), 4),

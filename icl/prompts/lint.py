@@ -16,6 +16,7 @@ from jinja2 import nodes
 
 from icl.config import prompts_dir
 from icl.data import Example, LabelSet
+from icl.data.files import read_text
 from icl.prompts.render import _split, environment, template_names
 from icl.tasks import TASKS, Task
 
@@ -40,7 +41,7 @@ def lint(root: Path | None = None) -> list[str]:
     for name in template_names(base):
         task, _ = _split(name)
         path = base / task / f"{name.split('/', 1)[1]}.j2"
-        source = path.read_text(encoding="utf-8")
+        source = read_text(path)
         env = environment(base)
         try:
             ast = env.parse(source)

@@ -23,6 +23,7 @@ from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from icl.config import prompts_dir
+from icl.data.files import TEXT_ENCODING, read_text
 from icl.errors import TemplateError
 from icl.prompts.budget import BudgetedEnvironment, BudgetedRange, OverBudget, run_within_budget, template_budget
 from icl.prompts.prompt import Prompt
@@ -62,7 +63,7 @@ def _within_budget(tpl: RenderedTemplate, render_fn: Callable[[], Any]) -> Any:
 def environment(root: Path) -> ImmutableSandboxedEnvironment:
     """One sandboxed environment per template folder (templates cannot reach Python internals)."""
     env = BudgetedEnvironment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=jinja2.FileSystemLoader(str(root), encoding=TEXT_ENCODING),  # a BOM is not template text
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         autoescape=False,
@@ -87,7 +88,7 @@ def _split(name: str) -> tuple[str, str]:
 
 def template_variables(tpl: RenderedTemplate) -> set[str]:
     """The variables a template reads from its context (not counting its own macros and sets)."""
-    ast = tpl.template.environment.parse(tpl.path.read_text(encoding="utf-8"))
+    ast = tpl.template.environment.parse(read_text(tpl.path))
     return set(meta.find_undeclared_variables(ast)) - set(tpl.template.environment.globals)
 
 

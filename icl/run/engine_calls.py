@@ -1,47 +1,28 @@
 """Asking an engine only what the completion cache lacks, and storing every answer as it arrives.
 
-Cache keys are the engine identity (engine, model and its files' fingerprint, output-changing
-arguments), the decoding parameters and the exact prompt; an engine starts only when something is
+Requests and their cache keys come from icl.run.requests; an engine starts only when something is
 missing, so a finished sweep re-runs without loading a model. Each call's duration is recorded in the
 cache, which `icl plan` turns into time estimates.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from icl.engines import Completion, Engine, EngineSpec, GenParams, make_engine
-from icl.engines.models import model_fingerprint
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
-from icl.run.cache import CompletionCache, cache_key
+from icl.run.cache import CompletionCache
+from icl.run.requests import engine_identity, gen_key, score_key
 from icl.run.timings import Phases
-from icl.sweep.spec import ModelSpec, RunSpec
-
-if TYPE_CHECKING:
-    from icl.run.items import PromptItem
-
-NON_SEMANTIC_ARGS = frozenset({
-    "endpoints", "concurrency", "timeout", "retries", "api_key", "tensor_parallel_size", "pipeline_parallel_size",
-    "data_parallel_size", "kv_cache_memory_bytes", "gpu_memory_utilization", "max_num_seqs", "enforce_eager",
-    "batch_size", "threads", "distributed_executor_backend", "swap_space", "max_num_batched_tokens",
-})
-"""Engine arguments that change speed or placement but not outputs; left out of cache keys."""
-
-
-def engine_identity(model: ModelSpec) -> str:
-    """What identifies a model's outputs: engine, model (with its local files' fingerprint), and
-    output-changing arguments."""
-    args = {k: v for k, v in model.args.items() if k not in NON_SEMANTIC_ARGS}
-    return json.dumps([model.engine, model.name, args, model_fingerprint(model.name)], sort_keys=True)
+from icl.sweep.spec import ModelSpec
 
 
 @dataclass
@@ -50,13 +31,21 @@ class LazyEngine:
 
     model: ModelSpec
     factory: Callable[[ModelSpec], Engine] | None = None
+    verbose: bool = False
+    """Backends print as they like instead of into the engine log."""
     engine: Engine | None = None
     calls: int = 0
+    logs: list[Path] = field(default_factory=list)
+    """Log files of the engines it started (named by `icl run` at the end)."""
 
     def get(self) -> Engine:
         if self.engine is None:
             self.engine = (self.factory(self.model) if self.factory is not None
-                           else make_engine(EngineSpec(self.model.engine, self.model.name, self.model.args)))
+                           else make_engine(EngineSpec(self.model.engine, self.model.name, self.model.args,
+                                                       self.verbose)))
+            log = getattr(getattr(self.engine, "log", None), "path", None)
+            if isinstance(log, Path):
+                self.logs.append(log)
         self.calls += 1
         return self.engine
 
@@ -76,29 +65,11 @@ class SweepReport:
     scored: int = 0
     cached: int = 0
     engine_calls: int = 0
+    logs: list[Path] = field(default_factory=list)
+    """Engine log files written."""
+    collapsed: int = 0
+    """Runs of the sweep collapsed into others (identical prompts; icl.run.noops)."""
     phases: Phases = field(default_factory=Phases)
-
-
-def gen_key(identity: str, prompt: Prompt, params: GenParams) -> str:
-    return cache_key("gen", identity, prompt.as_key(), params.max_tokens, params.temperature, list(params.stop),
-                     params.seed)
-
-
-def score_key(identity: str, prompt: Prompt, continuation: str) -> str:
-    return cache_key("score", identity, prompt.as_key(), continuation)
-
-
-def gen_params(spec: RunSpec, item: PromptItem) -> GenParams:
-    """The decoding parameters of a generated item (the template's stop strings, the run's limits)."""
-    return GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
-
-
-def item_keys(spec: RunSpec, item: PromptItem, identity: str) -> tuple[str, ...]:
-    """The cache keys of an item's answers: one per candidate label (rank mode), or its generation.
-    The runner asks for exactly these, and `icl plan` counts exactly these."""
-    if spec.ranks:
-        return tuple(score_key(identity, item.prompt, c) for c in item.candidates)
-    return (gen_key(identity, item.prompt, gen_params(spec, item)),)
 
 
 def progress_bar(console: Console) -> Progress:
@@ -196,27 +167,47 @@ def score_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, str]], r
         advance(progress, task_id, len(chunk))
 
 
+class NeedsModel(Exception):
+    """Labelling requests that are not cached while no model may be asked (`icl plan`)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"{len(missing)} labelling requests not cached")
+        self.missing = missing
+        """Their cache keys: once they are cached, the run can be built without the model."""
+
+
 @dataclass
 class CachedLabeler:
-    """A model lent to augmentations that label demonstrations (icl.selflabel) while prompts are
-    built: every call goes through the completion cache with the runner's own keys."""
+    """A model lent to augmentations that label demonstrations (icl.augment.selflabel) while prompts
+    are built: every call goes through the completion cache with the runner's own keys. Without an
+    engine (`icl plan`), anything not cached raises NeedsModel instead of starting one."""
 
-    engine: LazyEngine
+    model: ModelSpec
     cache: CompletionCache
-    progress: Progress
-    report: SweepReport
-    chunk_size: int
+    engine: LazyEngine | None = None
+    progress: Progress | None = None
+    report: SweepReport | None = None
+    chunk_size: int = 0
 
     @property
     def name(self) -> str:
-        return f"{self.engine.model.name} ({self.engine.model.engine})"
+        return f"{self.model.name} ({self.model.engine})"
+
+    def _missing(self, keys: Sequence[str], results: dict[str, Any]) -> list[str]:
+        return [k for k in dict.fromkeys(keys) if k not in results]
 
     def generate(self, prompts: Sequence[Prompt], params: GenParams) -> list[str]:
-        identity = engine_identity(self.engine.model)
+        identity = engine_identity(self.model)
         requests = {gen_key(identity, p, params): (p, params) for p in prompts}
         results = self.cache.get_many(list(requests))
-        generate_missing(self.engine, requests, results, self.cache, self.progress, self.chunk_size,
-                          f"{self.engine.model.name} (labelling)", self.report)
+        if self.engine is None:
+            missing = [k for k in requests if k not in results or results[k].get("error")]
+            if missing:
+                raise NeedsModel(missing)
+        else:
+            assert self.progress is not None and self.report is not None
+            generate_missing(self.engine, requests, results, self.cache, self.progress, self.chunk_size,
+                             f"{self.model.name} (labelling)", self.report)
         outs = [results[gen_key(identity, p, params)] for p in prompts]
         failed = [o["error"] for o in outs if o["error"] is not None]
         if failed:
@@ -224,11 +215,17 @@ class CachedLabeler:
         return [o["text"] for o in outs]
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
-        identity = engine_identity(self.engine.model)
+        identity = engine_identity(self.model)
         requests = {score_key(identity, p, c): (p, c) for p, conts in zip(prompts, continuations, strict=True)
                     for c in conts}
         results = self.cache.get_many(list(requests))
-        score_missing(self.engine, requests, results, self.cache, self.progress,
-                       f"{self.engine.model.name} (labelling)", self.report)
+        if self.engine is None:
+            missing = self._missing(list(requests), results)
+            if missing:
+                raise NeedsModel(missing)
+        else:
+            assert self.progress is not None and self.report is not None
+            score_missing(self.engine, requests, results, self.cache, self.progress,
+                          f"{self.model.name} (labelling)", self.report)
         return [[results[score_key(identity, p, c)] for c in conts]
                 for p, conts in zip(prompts, continuations, strict=True)]

@@ -18,11 +18,8 @@ from rich.progress import Progress
 
 from icl.analysis.results import write_json, write_jsonl, write_labels, write_run_list, write_tables
 from icl.analysis.scoring import write_metrics
-from icl.augment.selflabel import Labeler
 from icl.config import cache_dir
-from icl.data import load_run
 from icl.engines import Engine, GenParams
-from icl.engines.logs import console_stream
 from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
 from icl.run.engine_calls import (
@@ -30,14 +27,14 @@ from icl.run.engine_calls import (
     LazyEngine,
     SweepReport,
     advance,
-    engine_identity,
-    gen_params,
     generate_missing,
-    item_keys,
     progress_bar,
     score_missing,
 )
 from icl.run.items import RunItems, build_items
+from icl.run.noops import SameAs
+from icl.run.prepare import prepare_runs
+from icl.run.requests import GenRequest, engine_identity, item_keys, item_requests
 from icl.run.timings import Phases, process_age
 from icl.sweep.load import Sweep
 from icl.sweep.spec import ModelSpec, RunSpec, spec_to_json
@@ -48,35 +45,46 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
               chunk_size: int = 0, cache_path: Path | None = None,
               augmenter: Callable[..., Any] | None = None,
               engine_factory: Callable[[ModelSpec], Engine] | None = None,
-              phases: Phases | None = None) -> SweepReport:
+              phases: Phases | None = None, verbose: bool = False) -> SweepReport:
     """Execute every run of a sweep and write its results and tables.
 
     `chunk_size` 0 sends all of a model's prompts with the same decoding parameters in one engine call
     (completions are cached one by one as they finish, so a large call loses nothing when killed).
     `engine_factory` supplies engines instead of building them (benchmarks reuse one warm engine).
     `phases` (with what the caller timed before) collects the time of each step into timings.json.
+    `verbose` lets engines print as they like instead of into their log files (icl.engines.logs).
     """
-    console = console or Console(file=console_stream())  # the terminal, even while engine logs are captured
+    console = console or Console(stderr=True)
     sweep_dir = out_root / sweep.name
     sweep_dir.mkdir(parents=True, exist_ok=True)
     if sweep.path.is_file():  # the exact file that produced these results travels with them
         shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
-    write_run_list(sweep_dir, [spec.run_id for spec in sweep.runs])
     cache = CompletionCache(cache_path or cache_dir() / "completions.sqlite")
     report = SweepReport(sweep_dir=sweep_dir, phases=phases or Phases())
     models = list(dict.fromkeys(spec.model for spec in sweep.runs))
-    engines = {model: LazyEngine(model, engine_factory) for model in models}
+    engines = {model: LazyEngine(model, engine_factory, verbose) for model in models}
     try:
         with progress_bar(console) as progress:
             task_id = progress.add_task("prompts", total=len(sweep.runs))
-            built = _build(sweep, sweep_dir, progress, task_id, augmenter, report.phases, later=False)
+            # every problem of the sweep is found here, before any model loads (one message for all)
+            prepared = prepare_runs(sweep.runs, sweep.datasets, augmenter, report.phases,
+                                    on_run=lambda: advance(progress, task_id))
+            report.collapsed = len(sweep.runs) - len(prepared.runs)
+            write_run_list(sweep_dir, [spec.run_id for spec in prepared.runs])
+            built = dict(prepared.built)
+            for spec, run_items in built.items():
+                _write_spec(sweep_dir, spec, run_items, prepared.same_as.get(spec, ()))
             for model in models:  # one model in memory at a time
-                labeler = CachedLabeler(engines[model], cache, progress, report, chunk_size)
-                built.update(_build(sweep, sweep_dir, progress, task_id, augmenter, report.phases, later=True,
-                                    model=model, labeler=labeler))
-                items = {spec: built[spec] for spec in sweep.runs if spec.model == model}
+                labeler = CachedLabeler(model, cache, engines[model], progress, report, chunk_size)
+                for spec in prepared.runs:  # demos the model labels itself: built now that it is here
+                    if spec.model == model and spec not in built:
+                        with report.phases.rest("prompt build"):
+                            built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, report.phases)
+                        _write_spec(sweep_dir, spec, built[spec], prepared.same_as.get(spec, ()))
+                items = {spec: built[spec] for spec in prepared.runs if spec.model == model}
                 _run_model(engines[model], items, sweep_dir, cache, fresh, progress, chunk_size, report)
                 report.engine_calls += engines[model].calls
+                report.logs += engines[model].logs
                 with report.phases.phase("engine close"):
                     engines[model].close()
     finally:
@@ -87,38 +95,24 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
         write_tables(sweep_dir)
     if sweep.gains:
         with report.phases.phase("gains"):
-            from icl.analysis.gains import compute_gains, write_gains
+            from icl.analysis.gains import compute_gains, not_compared, write_gains
 
-            write_gains(sweep_dir, compute_gains(sweep_dir, sweep.gains))
+            write_gains(sweep_dir, compute_gains(sweep_dir, sweep.gains), not_compared(sweep_dir, sweep.gains))
     write_json(sweep_dir / "timings.json", report.phases.to_json(process_age()))
     return report
 
 
-def _build(sweep: Sweep, sweep_dir: Path, progress: Progress, task_id: Any, augmenter: Callable[..., Any] | None,
-           phases: Phases, later: bool, model: ModelSpec | None = None,
-           labeler: Labeler | None = None) -> dict[RunSpec, RunItems]:
-    """Prompts of the runs that need no model (`later=False`; the data of the others is checked too,
-    so a bad input stops the sweep before any model loads), or of one model's runs whose
-    demonstrations that model labels itself (`later=True`)."""
-    from icl.augment.augmenters import NEEDS_MODEL
-
-    built: dict[RunSpec, RunItems] = {}
-    for spec in sweep.runs:
-        if (spec.augment in NEEDS_MODEL) != later or (model is not None and spec.model != model):
-            if not later and spec.augment in NEEDS_MODEL:
-                with phases.phase("data load"):
-                    load_run(spec, sweep.datasets)
-            continue
-        # data load and the model's labelling (`selflabel`) are timed as phases of their own
-        with phases.rest("prompt build"):
-            built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, phases)
-            run_dir = sweep_dir / spec.run_id
-            run_dir.mkdir(exist_ok=True)
-            write_json(run_dir / "spec.json", spec_to_json(spec))
-            if built[spec].labels is not None:
-                write_labels(run_dir, built[spec].labels)
-        advance(progress, task_id)
-    return built
+def _write_spec(sweep_dir: Path, spec: RunSpec, run_items: RunItems, same_as: Sequence[SameAs]) -> None:
+    """spec.json (with the runs it stands for, where identical ones were collapsed into it) and the
+    label inventory of a classification run."""
+    run_dir = sweep_dir / spec.run_id
+    run_dir.mkdir(exist_ok=True)
+    body = spec_to_json(spec)
+    if same_as:
+        body["same_as"] = [s.to_json() for s in same_as]
+    write_json(run_dir / "spec.json", body)
+    if run_items.labels is not None:
+        write_labels(run_dir, run_items.labels)
 
 
 def _run_model(engine: LazyEngine, items: dict[RunSpec, RunItems], sweep_dir: Path, cache: CompletionCache,
@@ -128,14 +122,17 @@ def _run_model(engine: LazyEngine, items: dict[RunSpec, RunItems], sweep_dir: Pa
     gen_requests: dict[str, tuple[Prompt, GenParams]] = {}
     score_requests: dict[str, tuple[Prompt, str]] = {}
     with report.phases.phase("cache lookup"):
-        keys = {spec: [item_keys(spec, item, identity) for item in run_items.items]
-                for spec, run_items in items.items()}
+        keys: dict[RunSpec, list[tuple[str, ...]]] = {}
         for spec, run_items in items.items():
-            for item, answer_keys in zip(run_items.items, keys[spec], strict=True):
-                if spec.ranks:
-                    score_requests.update({k: (item.prompt, c) for k, c in zip(answer_keys, item.candidates, strict=True)})
-                else:
-                    gen_requests[answer_keys[0]] = (item.prompt, gen_params(spec, item))
+            keys[spec] = []
+            for item in run_items.items:
+                requests = item_requests(spec, item, identity)
+                keys[spec].append(tuple(r.key for r in requests))
+                for r in requests:
+                    if isinstance(r, GenRequest):
+                        gen_requests[r.key] = (r.prompt, r.params)
+                    else:
+                        score_requests[r.key] = (r.prompt, r.continuation)
         results: dict[str, Any] = {} if fresh else cache.get_many(list(gen_requests) + list(score_requests))
     report.cached += len(results)
     generate_missing(engine, gen_requests, results, cache, progress, chunk_size, model.name, report)

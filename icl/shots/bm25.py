@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
 
 from icl.data import Example
 from icl.shots.basic import eligible
@@ -63,13 +64,38 @@ class Bm25Index:
         return eligible(ranked, query)[:k]
 
 
-_INDEXES: dict[str, Bm25Index] = {}
-"""pool_digest -> index: one index per pool content, shared by every run that draws from it."""
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Indexes(Generic[K, V]):
+    """The indexes a process keeps, least recently used dropped past `size`: one per pool content,
+    shared by every run that draws from it, but a long sweep over many pools does not keep them all."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K, build: Callable[[], V]) -> V:
+        if key in self._items:
+            self._items.move_to_end(key)
+        else:
+            self._items[key] = build()
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return self._items[key]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+INDEXES_KEPT = 16
+"""BM25 (and embedding) indexes a process keeps."""
+
+_INDEXES: Indexes[str, Bm25Index] = Indexes(INDEXES_KEPT)
+"""pool_digest -> index."""
 
 
 def bm25_index(pool: Sequence[Example]) -> Bm25Index:
     """The (cached) index of a pool, keyed on its content."""
-    key = pool_digest(pool)
-    if key not in _INDEXES:
-        _INDEXES[key] = Bm25Index(pool)
-    return _INDEXES[key]
+    return _INDEXES.get(pool_digest(pool), lambda: Bm25Index(pool))

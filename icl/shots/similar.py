@@ -16,7 +16,7 @@ import numpy as np
 
 from icl.data import Example
 from icl.shots.basic import first_eligible
-from icl.shots.bm25 import pool_digest
+from icl.shots.bm25 import INDEXES_KEPT, Indexes, pool_digest
 from icl.shots.embed import DEFAULT_EMBEDDER, Embedder, embed_cached, get_embedder, normalise
 
 __all__ = ["DEFAULT_EMBEDDER", "SimilarIndex", "select_similar", "similar_index"]
@@ -65,17 +65,14 @@ class SimilarIndex:
         return first_eligible((self.pool[i] for i in order), query, k)
 
 
-_INDEXES: dict[tuple[str, str], SimilarIndex] = {}
+_INDEXES: Indexes[tuple[str, str], SimilarIndex] = Indexes(INDEXES_KEPT)
 """(embedder name, pool_digest) -> index: one per pool content, shared by every run that uses it."""
 
 
 def similar_index(pool: Sequence[Example], embedder: str = DEFAULT_EMBEDDER) -> SimilarIndex:
     """The (cached) index of a pool, keyed on the embedder and the pool's content, not its identity."""
     model = get_embedder(embedder)
-    key = (model.name, pool_digest(pool))
-    if key not in _INDEXES:
-        _INDEXES[key] = SimilarIndex(pool, model)
-    return _INDEXES[key]
+    return _INDEXES.get((model.name, pool_digest(pool)), lambda: SimilarIndex(pool, model))
 
 
 def select_similar(pool: Sequence[Example], query: Example, k: int, rng: random.Random) -> list[Example]:

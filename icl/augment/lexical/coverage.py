@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from icl.augment.lexical.catalogue import load_lexicon
+from icl.augment.lexical.catalogue import default_sources, load_lexicon
 from icl.augment.lexical.lexicon import Lexicon
 from icl.augment.lexical.tokens import fold, has_letter, tokenize
 from icl.config import data_dir
@@ -92,6 +92,7 @@ def lexicon_stats(lang: str) -> LexiconStats:
     """Entries per source and merged, and English token/type coverage on FLORES and MASSIVE."""
     code = get_language(lang).code
     merged = load_lexicon(code, "en-xx")
-    by_source = tuple((s, len(load_lexicon(code, "en-xx", [s]))) for s in merged.sources)
+    # by catalogue source name (a user's `source: mine` read as `format: tsv` is "mine", not "tsv")
+    by_source = tuple((s, len(load_lexicon(code, "en-xx", [s]))) for s in default_sources(code))
     return LexiconStats(code, by_source, len(merged),
                         tuple(coverage(merged, sents, name) for name, sents in _english_corpora()))

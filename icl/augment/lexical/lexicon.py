@@ -78,6 +78,16 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def fingerprint(self) -> str:
+        """A digest of every entry and translation: what decides anything made from the lexicon (the
+        synthetic sets' disk cache), whichever files it came from."""
+        import hashlib
+        import json
+
+        body = [self.src_lang, self.tgt_lang, list(self.sources),
+                [[k, [[t.text, t.pos, t.source] for t in ts]] for k, ts in sorted(self.entries.items())]]
+        return hashlib.sha1(json.dumps(body, ensure_ascii=False).encode()).hexdigest()[:16]
+
     @property
     def max_tokens(self) -> int:
         """Tokens in the longest entry: how far `match` looks ahead."""

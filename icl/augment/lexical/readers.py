@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from icl.augment.lexical.lexicon import Lexicon, Translation, build_lexicon
+from icl.data.files import open_text
 from icl.errors import DataError
 
 
@@ -31,7 +32,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, line without its line ending), blank lines skipped."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             if line.strip():

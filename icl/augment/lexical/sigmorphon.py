@@ -11,12 +11,13 @@ import difflib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
 from icl.augment.lexical.unimorph import Features, load_unimorph, parse_features, tsv_rows, unlayer
 from icl.config import data_dir
+from icl.data.files import Stamp, stamp
 from icl.errors import ConfigError, DataError
 from icl.languages import all_languages, get_language
 
@@ -74,11 +75,11 @@ def load_sigmorphon(lang: str, split: str = "tst") -> list[Item]:
     file read)."""
     path = sigmorphon_path(lang, split)
     year = (get_language(lang).sigmorphon or "").partition(":")[0]
-    return list(_read_items(path, year))
+    return list(_read_items(path, year, stamp(path)))
 
 
-@cache
-def _read_items(path: Path, year: str) -> tuple[Item, ...]:
+@lru_cache(maxsize=32)
+def _read_items(path: Path, year: str, state: Stamp) -> tuple[Item, ...]:
     return tuple(read_sigmorphon(path, year))
 
 

@@ -16,7 +16,7 @@ import random
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -24,8 +24,10 @@ from typing import Any
 from icl.augment.lexical.catalogue import catalogue, load_lexicon
 from icl.augment.lexical.lexicon import Lexicon
 from icl.augment.lexical.pseudo import PseudoTranslation, morph_tables, pseudo_translate, word_counts
+from icl.augment.lexical.unimorph import unimorph_files
 from icl.config import cache_dir, data_dir
 from icl.data import Example, builtin_registry, load_examples, load_text
+from icl.data.files import stamp
 from icl.errors import ConfigError, DataError
 from icl.languages import get_language
 from icl.tasks import SyntheticRecipe, get_task
@@ -120,11 +122,15 @@ def synthetic_origin(task: str, lexicon: Lexicon, morph: bool, corpus: str | Non
 def synthetic_path(task: str, lang: str, direction: str, morph: bool, seed: int, limit: int | None,
                    folder: Path | None = None) -> Path:
     """Deterministic file of a synthetic set: readable parts, then a digest of what else decides the
-    content (lexicon sources, rule version, data folder), so a changed catalogue or data folder never
-    reuses a stale file."""
+    content (the lexicon's entries, rule version, data folder, and with morph the UniMorph tables'
+    files), so an edited lexicon, catalogue or data folder never reuses a stale file."""
     code = get_language(lang).code
-    sources = load_lexicon(code, "en-xx").sources
-    digest = hashlib.sha1(json.dumps([SYNTHETIC_VERSION, list(sources), str(data_dir())]).encode()).hexdigest()[:8]
+    parts: list[object] = [SYNTHETIC_VERSION, load_lexicon(code, "en-xx").fingerprint(), str(data_dir())]
+    if morph:
+        language = get_language(code)
+        tables = [unimorph_files(c) for c in ("eng", language.unimorph) if c]
+        parts.append([[name, size, mtime] for files in tables for name, size, mtime in stamp(*files)])
+    digest = hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:8]
     name = (f"{task}-{code}-{direction}-morph-{'on' if morph else 'off'}-s{seed}-"
             f"{'all' if limit is None else limit}-{digest}.jsonl")
     return (folder or cache_dir() / "synthetic") / name
@@ -149,7 +155,7 @@ def build_synthetic(task: str, lang: str, morph: bool, seed: int, limit: int | N
     return _build_synthetic(task, code, morph, seed, limit, direction, path, reuse)
 
 
-@cache
+@lru_cache(maxsize=32)
 def _build_synthetic(task: str, lang: str, morph: bool, seed: int, limit: int | None, direction: str,
                      path: Path, reuse: bool) -> SyntheticSet:
     if reuse and path.is_file():

@@ -20,10 +20,11 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from icl.config import data_dir
+from icl.data.files import Stamp, open_text, stamp
 from icl.errors import ConfigError, DataError
 from icl.languages import get_language
 
@@ -156,7 +157,7 @@ def tsv_rows(path: Path, n: int) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of a TAB-separated file with exactly n non-empty fields a line."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -205,11 +206,12 @@ def load_unimorph(lang: str) -> MorphTable:
     language = get_language(lang)
     if not language.unimorph:
         raise ConfigError(f"language: UniMorph has no {language.name} ({language.code}) in icl/resources/languages.tsv")
-    return _read_table(language.code, tuple(unimorph_files(language.unimorph)))
+    paths = tuple(unimorph_files(language.unimorph))
+    return _read_table(language.code, paths, stamp(*paths))
 
 
-@cache
-def _read_table(lang: str, paths: tuple[Path, ...]) -> MorphTable:
+@lru_cache(maxsize=16)
+def _read_table(lang: str, paths: tuple[Path, ...], state: Stamp) -> MorphTable:
     rows: list[Entry] = []
     for path in paths:
         rows.extend(read_unimorph(path))

@@ -77,6 +77,10 @@ class Plan:
     """Runs whose keys came from the plan memo rather than a fresh build."""
     seconds: float
     """How long planning took."""
+    collapsed: int = 0
+    """Runs collapsed into others: identical prompts (icl.run.noops); not counted above."""
+    problems: str = ""
+    """Why `icl run` would refuse the sweep as written ('' where it would run)."""
 
     @property
     def estimate_seconds(self) -> float | None:
@@ -84,53 +88,11 @@ class Plan:
         return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
-class _NeedsModel(Exception):
-    """A self-labelling run whose labels are not all cached: its prompts need the model."""
-
-    def __init__(self, missing: list[str]) -> None:
-        super().__init__(f"{len(missing)} labelling requests not cached")
-        self.missing = missing
-        """Cache keys of the labelling requests not cached: once they are, the run can be built."""
-
-
-@dataclass
-class _CacheOnlyLabeler:
-    """Lends self-labelling runs the model's cached answers only (the runner's own keys); anything not
-    cached means the run cannot be built without the model."""
-
-    model: ModelSpec
-    identity: str
-    cache: Any
-
-    @property
-    def name(self) -> str:
-        return f"{self.model.name} ({self.model.engine})"
-
-    def generate(self, prompts: Sequence[Any], params: Any) -> list[str]:
-        from icl.run.engine_calls import gen_key
-
-        keys = [gen_key(self.identity, p, params) for p in prompts]
-        found = self.cache.get_many(keys)
-        missing = [k for k in dict.fromkeys(keys) if k not in found or found[k].get("error")]
-        if missing:
-            raise _NeedsModel(missing)
-        return [found[k]["text"] for k in keys]
-
-    def score(self, prompts: Sequence[Any], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
-        from icl.run.engine_calls import score_key
-
-        keys = [[score_key(self.identity, p, c) for c in conts] for p, conts in zip(prompts, continuations,
-                                                                                    strict=True)]
-        found = self.cache.get_many([k for row in keys for k in row])
-        missing = [k for k in dict.fromkeys(k for row in keys for k in row) if k not in found]
-        if missing:
-            raise _NeedsModel(missing)
-        return [[found[k] for k in row] for row in keys]
-
-
 def _run_keys(spec: RunSpec, run_items: Any, identity: str, counter: TokenCounter) -> _RunKeys:
-    """The runner's requests for one built run (`icl.engine_calls.item_keys`, as the runner asks)."""
-    from icl.run.engine_calls import item_keys
+    """The runner's requests for one built run (icl.run.requests, as the runner asks) and the run's
+    fingerprint (icl.run.noops)."""
+    from icl.run.noops import fingerprint
+    from icl.run.requests import item_keys
 
     prompts = [item.prompt for item in run_items.items]
     tokens = counter.count(prompts) or [None] * len(prompts)
@@ -143,7 +105,7 @@ def _run_keys(spec: RunSpec, run_items: Any, identity: str, counter: TokenCounte
             score.append((digest, n, keys))
         else:
             gen.append((keys[0], digest, n))
-    return _RunKeys(len(prompts), tuple(gen), tuple(score))
+    return _RunKeys(len(prompts), tuple(gen), tuple(score), fingerprint(spec, run_items, identity))
 
 
 def _estimate(cache: Any, identity: str, generate: int, score_prompts: int) -> Estimate:
@@ -178,13 +140,17 @@ def plan_sweep(sweep: Any, cache_path: Path | None = None, use_memo: bool = True
     """Count what running `sweep` would ask of its engines (no model is loaded).
 
     `on_run(done, total)` is called as runs are built (a progress bar); runs remembered from an
-    earlier plan with unchanged inputs are not rebuilt.
+    earlier plan with unchanged inputs are not rebuilt. Runs that cannot be built and conditions that
+    change nothing are reported as the runner would refuse them (`Plan.problems`), not raised.
     """
-    from icl.augment.augmenters import NEEDS_MODEL
+    from icl.augment.augmenters import needs_model
     from icl.config import cache_dir
+    from icl.errors import IclError
     from icl.run.cache import CompletionCache, cache_key
-    from icl.run.engine_calls import engine_identity
+    from icl.run.engine_calls import CachedLabeler, NeedsModel
     from icl.run.items import build_items
+    from icl.run.prepare import check_noops, sweep_problems
+    from icl.run.requests import engine_identity
     from icl.sweep.spec import spec_to_json
 
     began = time.perf_counter()
@@ -194,56 +160,66 @@ def plan_sweep(sweep: Any, cache_path: Path | None = None, use_memo: bool = True
     kept: dict[str, _RunKeys] = {}
     waiting: dict[str, list[str]] = {}
     """self-labelling runs that need the model -> the labelling keys they wait for"""
+    run_keys: dict[RunSpec, _RunKeys] = {}
+    unbuilt: set[RunSpec] = set()
+    failures: dict[str, list[str]] = {}
     built = remembered = done = 0
-    plans = []
     try:
         for model in dict.fromkeys(spec.model for spec in sweep.runs):
             identity = engine_identity(model)
             source = _tokenizer_source(model)
             counter: TokenCounter | None = None  # loaded only when a run has to be built
-            specs = [s for s in sweep.runs if s.model == model]
-            keys: list[_RunKeys] = []
-            unbuilt = 0
-            for spec in specs:
+            for spec in (s for s in sweep.runs if s.model == model):
                 memo_key = cache_key("plan", spec_to_json(spec), identity, source)
-                run_keys = memo.get(memo_key)
+                found = memo.get(memo_key)
                 needs = memo.needs(memo_key)
-                if run_keys is not None:
+                if found is not None:
                     remembered += 1
-                elif spec.augment in NEEDS_MODEL and cache is None:
-                    unbuilt += 1
-                elif needs is not None and len(cache.existing(needs)) < len(set(needs)):
-                    unbuilt += 1  # still waiting for the same labels: not worth building again
+                elif needs_model(spec) and cache is None:
+                    unbuilt.add(spec)
+                elif needs is not None and cache is not None and len(cache.existing(needs)) < len(set(needs)):
+                    unbuilt.add(spec)  # still waiting for the same labels: not worth building again
                     waiting[memo_key] = needs
                 else:
                     counter = counter or token_counter(model)
-                    labeler = _CacheOnlyLabeler(model, identity, cache) if spec.augment in NEEDS_MODEL else None
+                    labeler = CachedLabeler(model, cache) if needs_model(spec) and cache is not None else None
                     try:
-                        run_keys = _run_keys(spec, build_items(spec, sweep.datasets, labeler=labeler), identity,
-                                             counter)
+                        found = _run_keys(spec, build_items(spec, sweep.datasets, labeler=labeler), identity, counter)
                         built += 1
-                    except _NeedsModel as exc:
-                        unbuilt += 1
+                    except NeedsModel as exc:
+                        unbuilt.add(spec)
                         waiting[memo_key] = exc.missing
-                if run_keys is not None:
-                    kept[memo_key] = run_keys
-                    keys.append(run_keys)
+                    except IclError as exc:
+                        failures.setdefault(str(exc), []).append(spec.run_id)
+                if found is not None:
+                    kept[memo_key] = found
+                    run_keys[spec] = found
                 done += 1
                 if on_run is not None:
                     on_run(done, len(sweep.runs))
             if counter is not None:
                 memo.sources[source] = counter.source
-            plans.append(_model_plan(model, specs, keys, unbuilt, cache, identity, memo.sources.get(source, source)))
         if use_memo and (built or set(kept) | set(waiting) != set(memo.runs)
                          or any(memo.needs(k) != v for k, v in waiting.items())):
             # stamped after building: the synthetic sets it wrote are inputs too
             memo.save(inputs_stamp(sweep), kept, waiting)
+        failed = {run_id for ids in failures.values() for run_id in ids}
+        noops = check_noops([s for s in sweep.runs if s.run_id not in failed], {}, sweep.datasets,
+                            prints={s: k.fingerprint for s, k in run_keys.items()})
+        runs = [s for s in noops.kept if s.run_id not in failed]
+        plans = []
+        for model in dict.fromkeys(spec.model for spec in runs):
+            specs = [s for s in runs if s.model == model]
+            plans.append(_model_plan(model, specs, [run_keys[s] for s in specs if s in run_keys],
+                                     sum(s in unbuilt for s in specs), cache, engine_identity(model),
+                                     memo.sources.get(_tokenizer_source(model), _tokenizer_source(model))))
     finally:
         if cache is not None:
             cache.close()
-    return Plan(sweep=sweep.name, path=sweep.path, runs=len(sweep.runs), runs_by_task=_by_task(sweep.runs),
+    problems = sweep_problems(failures, noops.problems, len(sweep.runs)) if failures or noops.problems else ""
+    return Plan(sweep=sweep.name, path=sweep.path, runs=len(runs), runs_by_task=_by_task(runs),
                 models=tuple(plans), cache_path=cache_path, remembered=remembered,
-                seconds=time.perf_counter() - began)
+                seconds=time.perf_counter() - began, collapsed=len(sweep.runs) - len(noops.kept), problems=problems)
 
 
 def _by_task(specs: Sequence[RunSpec]) -> tuple[tuple[str, int], ...]:

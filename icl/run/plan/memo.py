@@ -13,7 +13,7 @@ from typing import Any
 
 from icl.errors import IclError
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
 """Bumped when what the plan memo stores changes."""
 
 _STAMP_MAX_FILES = 50_000
@@ -29,22 +29,24 @@ class _RunKeys:
     """(cache key, prompt digest, prompt tokens)."""
     score: tuple[tuple[str, int | None, tuple[str, ...]], ...]
     """(prompt digest, prompt tokens, cache key of each continuation)."""
+    fingerprint: str
+    """What the run would ask its engine (icl.run.noops.fingerprint): equal runs are one run."""
 
     def to_json(self) -> dict[str, Any]:
         return {"items": self.items, "gen": [list(g) for g in self.gen],
-                "score": [[d, t, list(keys)] for d, t, keys in self.score]}
+                "score": [[d, t, list(keys)] for d, t, keys in self.score], "fingerprint": self.fingerprint}
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> _RunKeys:
         return cls(int(body["items"]), tuple((k, d, t) for k, d, t in body["gen"]),
-                   tuple((d, t, tuple(keys)) for d, t, keys in body["score"]))
+                   tuple((d, t, tuple(keys)) for d, t, keys in body["score"]), str(body["fingerprint"]))
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-_NOT_PROMPT_CODE = ("analysis", "cli")
+_NOT_PROMPT_CODE = ("analysis", "cli", "metrics")
 """Subpackages of icl that neither build prompts nor make cache keys: editing them keeps plans valid."""
 
 

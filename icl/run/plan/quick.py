@@ -34,11 +34,11 @@ class QuickCount:
 
 def quick_plan(sweep: Any, cache_path: Path | None = None) -> list[QuickCount]:
     """Test items and label inventories per run (data read, no prompt built), model by model."""
-    from icl.augment.augmenters import NEEDS_MODEL
+    from icl.augment.augmenters import needs_model
     from icl.config import cache_dir
     from icl.data import load_run
     from icl.run.cache import CompletionCache
-    from icl.run.engine_calls import engine_identity
+    from icl.run.requests import engine_identity
 
     cache_path = cache_path or cache_dir() / "completions.sqlite"
     cache = CompletionCache(cache_path) if cache_path.is_file() else None
@@ -58,7 +58,7 @@ def quick_plan(sweep: Any, cache_path: Path | None = None) -> list[QuickCount]:
             counts.append(QuickCount(
                 model=model.name, engine=model.engine, runs=len(specs), items=items, generate=generate,
                 score_prompts=score_prompts, continuations=continuations,
-                labelling_runs=sum(s.augment in NEEDS_MODEL for s in specs),
+                labelling_runs=sum(needs_model(s) for s in specs),
                 estimate=_estimate(cache, engine_identity(model), generate, score_prompts)))
     finally:
         if cache is not None:

@@ -1,0 +1,86 @@
+"""What a built run asks of its engine: each item's requests (a generation, or one score per candidate
+label), each under the cache key its answer is stored by.
+
+One builder (`item_requests`) for everyone who needs to know: the runner sends exactly these, `icl
+plan` counts exactly these, and the no-op check compares runs by them. Cache keys are the engine
+identity (engine, model and its files' fingerprint, output-changing arguments), the decoding
+parameters and the exact prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from icl.engines import GenParams
+from icl.engines.models import model_fingerprint
+from icl.prompts.prompt import Prompt
+from icl.run.cache import cache_key
+from icl.sweep.spec import ModelSpec, RunSpec
+
+if TYPE_CHECKING:
+    from icl.run.items import PromptItem
+
+NON_SEMANTIC_ARGS = frozenset({
+    "endpoints", "concurrency", "timeout", "retries", "api_key", "tensor_parallel_size", "pipeline_parallel_size",
+    "data_parallel_size", "kv_cache_memory_bytes", "gpu_memory_utilization", "max_num_seqs", "enforce_eager",
+    "batch_size", "threads", "distributed_executor_backend", "swap_space", "max_num_batched_tokens",
+})
+"""Engine arguments that change speed or placement but not outputs; left out of cache keys."""
+
+
+def engine_identity(model: ModelSpec) -> str:
+    """What identifies a model's outputs: engine, model (with its local files' fingerprint), and
+    output-changing arguments."""
+    args = {k: v for k, v in model.args.items() if k not in NON_SEMANTIC_ARGS}
+    return json.dumps([model.engine, model.name, args, model_fingerprint(model.name)], sort_keys=True)
+
+
+def gen_key(identity: str, prompt: Prompt, params: GenParams) -> str:
+    return cache_key("gen", identity, prompt.as_key(), params.max_tokens, params.temperature, list(params.stop),
+                     params.seed)
+
+
+def score_key(identity: str, prompt: Prompt, continuation: str) -> str:
+    return cache_key("score", identity, prompt.as_key(), continuation)
+
+
+def gen_params(spec: RunSpec, item: PromptItem) -> GenParams:
+    """The decoding parameters of a generated item (the template's stop strings, the run's limits)."""
+    return GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
+
+
+@dataclass(frozen=True)
+class GenRequest:
+    """Generate from a prompt."""
+
+    key: str
+    prompt: Prompt
+    params: GenParams
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Score one continuation (a candidate label's answer) after a prompt."""
+
+    key: str
+    prompt: Prompt
+    continuation: str
+
+
+Request = GenRequest | ScoreRequest
+
+
+def item_requests(spec: RunSpec, item: PromptItem, identity: str) -> tuple[Request, ...]:
+    """An item's requests: one score per candidate (a ranking mode, aligned with the run's labels),
+    or its one generation."""
+    if spec.ranks:
+        return tuple(ScoreRequest(score_key(identity, item.prompt, c), item.prompt, c) for c in item.candidates)
+    params = gen_params(spec, item)
+    return (GenRequest(gen_key(identity, item.prompt, params), item.prompt, params),)
+
+
+def item_keys(spec: RunSpec, item: PromptItem, identity: str) -> tuple[str, ...]:
+    """The cache keys of an item's answers, in `item_requests` order."""
+    return tuple(r.key for r in item_requests(spec, item, identity))
