@@ -39,10 +39,15 @@ mt:
 
 
 def _cached(db: Path) -> int:
+    """Completions committed so far (0 while the sweep has not created its cache's table yet: the file
+    appears a moment before the table does)."""
     if not db.exists():
         return 0
     with sqlite3.connect(db, timeout=30) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
 
 
 def _run(sweep: Path, results: Path, cache: Path) -> subprocess.Popen:
