@@ -157,3 +157,17 @@ def test_a_zero_shot_run_needs_no_pool_even_where_the_pool_has_no_code(tmp_path:
     few = _sweep(tmp_path, "mt: {languages: [lug], shots: [1], limit: 2}\n")
     message = _refused(few, tmp_path)
     assert "pools: 'ntrex' has no eng-lug data in this data folder" in message
+
+
+def test_plan_shows_what_run_would_refuse(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from icl.cli.main import app
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: noop\nmodels: [{name: fake, engine: hf}]\n"
+                    "mt: {languages: [swa, kin], shots: [0], augment: [none, hints], limit: 2}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["plan", str(path)])
+    assert result.exit_code == 2
+    assert "icl run would refuse this sweep" in result.output
+    assert "kin: no lexicon" in result.output and "augment: hints changes no prompt" in result.output

@@ -45,7 +45,8 @@ class Sweep:
     """Comparisons declared in the file's `gains:` section."""
 
 
-_TOP = {"name", "models", "seeds", "description", "gains", "datasets", *TASKS}
+_TOP = {"name", "models", "seeds", "description", "gains", "datasets"}
+"""Top-level keys besides one section per task (read from TASKS when a file is checked)."""
 _MODEL = {"name", "engine", "args"}
 _COMMON = {"languages", "datasets", "shots", "templates", "selectors", "pools", "limit", "max_tokens", "fixed_ids",
            "augment", "morph"}
@@ -157,7 +158,7 @@ GAIN_FIELDS = [f for f in RunSpec.__dataclass_fields__ if f not in ("sweep", "mo
 def load_sweep(path: Path) -> Sweep:
     """Read and check a sweep file and expand it into runs."""
     raw = load_yaml(path)
-    raw = check_keys("", raw, _TOP, path)
+    raw = check_keys("", raw, _TOP | set(TASKS), path)
     name = check_scalar("name", raw.get("name", path.stem), str, path)
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"{path}: name: {name!r} is not a usable folder name")
