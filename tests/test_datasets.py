@@ -307,8 +307,9 @@ mt:
 def test_a_label_only_in_the_test_split_is_a_warning_recorded_with_the_run(user_data: Path) -> None:
     """Real test sets have rare labels their small dev sets lack: the run goes on, ranks every label,
     and says which labels no demonstration can show."""
-    from icl.run.runner import run_sweep
     from test_noops import EchoEngine
+
+    from icl.run.runner import run_sweep
 
     (user_data / "de_test.conll").write_text("# text = Schalte das Licht an\n# intent = SwitchLight\n1\tSchalte\tO\n"
                                              "\n# text = Wie wird das Wetter\n# intent = GetWeather\n1\tWie\tO\n",
@@ -323,7 +324,7 @@ intent: {languages: [deu], datasets: [snips_de], shots: [1], modes: [rank], limi
     labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
     assert "SwitchLight" in labels["labels"] and labels["test_only"] == ["SwitchLight"]
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["warnings"] == ["1 labels occur only in the test split, so no demonstration can show them: "
-                                   "SwitchLight"]
+    assert metrics["warnings"] == [("1 labels occur only in the test split, so no demonstration can show them: "
+                                   "SwitchLight")]
     rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
     assert "SwitchLight" in rows[0]["label_scores"]

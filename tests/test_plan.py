@@ -17,8 +17,8 @@ from icl.errors import ConfigError, IclError
 from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
 from icl.run.plan import plan_sweep, token_counter
-from icl.sweep.count import RUN_LIMIT, check_run_count, count_runs
 from icl.run.runner import run_sweep
+from icl.sweep.count import RUN_LIMIT, check_run_count, count_runs
 from icl.sweep.load import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent

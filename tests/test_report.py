@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from icl.analysis.gains import compute_gains, write_gains
 from icl.cli import app
 from icl.engines import GenParams
-from icl.run.requests import engine_identity, gen_key, score_key
 from icl.run.items import build_items
+from icl.run.requests import engine_identity, gen_key, score_key
 from icl.run.runner import write_run
 from icl.sweep.load import load_sweep
 

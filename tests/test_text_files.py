@@ -38,8 +38,8 @@ DATA_FILES = {
             {"id": "id", "source": "en", "target": "yo"}, "mt"),
     "jsonl": ("test.jsonl", '{"t": "Wake me at six", "l": "alarm_set"}\n{"t": "Play jazz", "l": "play_music"}\n',
               {"text": "t", "label": "l"}, "intent"),
-    "conll": ("test.conll", "# text = Spiel Jazz\n# intent = PlayMusic\n1\tSpiel\tO\n2\tJazz\tO\n\n"
-              "# text = Wetter morgen\n# intent = GetWeather\n1\tWetter\tO\n\n", {}, "intent"),
+    "conll": ("test.conll", ("# text = Spiel Jazz\n# intent = PlayMusic\n1\tSpiel\tO\n2\tJazz\tO\n\n"
+              "# text = Wetter morgen\n# intent = GetWeather\n1\tWetter\tO\n\n"), {}, "intent"),
 }
 
 
@@ -66,19 +66,19 @@ LEXICONS = {
     "gatitos": ("en_lug.tsv", "water\tamazzi\nfriend\tmukwano\n", [("water", "amazzi"), ("friend", "mukwano")]),
     "muse": ("en-fr.0-5000.txt", "water eau\nfriend ami\n", [("water", "eau"), ("friend", "ami")]),
     "tsv": ("mine.tsv", "# my words\nwater\tamazzi\tn\nfriend\tmukwano\n", [("water", "amazzi"), ("friend", "mukwano")]),
-    "freedict": ("eng-swh.tei", '<?xml version="1.0" encoding="UTF-8"?>\n'
+    "freedict": ("eng-swh.tei", ('<?xml version="1.0" encoding="UTF-8"?>\n'
                  '<TEI xmlns="http://www.tei-c.org/ns/1.0"><text><body>\n'
                  "<entry><form><orth>water</orth></form><gramGrp><pos>n</pos></gramGrp>\n"
                  "<sense><def>maji</def></sense></entry>\n"
                  "<entry><form><orth>friend</orth></form><sense><def>rafiki</def></sense></entry>\n"
-                 "</body></text></TEI>\n", [("water", "maji"), ("friend", "rafiki")]),
+                 "</body></text></TEI>\n"), [("water", "maji"), ("friend", "rafiki")]),
     "apertium_tsv": ("cym_eng.tsv", "cym\teng\tpos\ndŵr\twater\tn\nffrind\tfriend\tn\n",
                      [("water", "dŵr"), ("friend", "ffrind")]),
-    "apertium": ("apertium-eng-cym.eng-cym.dix", '<?xml version="1.0" encoding="UTF-8"?>\n'
+    "apertium": ("apertium-eng-cym.eng-cym.dix", ('<?xml version="1.0" encoding="UTF-8"?>\n'
                      "<dictionary><section id=\"main\" type=\"standard\">\n"
                      '<e><p><l>water<s n="n"/></l><r>dŵr<s n="n"/></r></p></e>\n'
                      '<e><p><l>friend<s n="n"/></l><r>ffrind<s n="n"/></r></p></e>\n'
-                     "</section></dictionary>\n", [("water", "dŵr"), ("friend", "ffrind")]),
+                     "</section></dictionary>\n"), [("water", "dŵr"), ("friend", "ffrind")]),
 }
 
 
