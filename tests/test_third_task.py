@@ -23,7 +23,6 @@ from icl.data import Example, LabelSet, load_flores
 from icl.metrics import INTENT_METRICS, PairedResult, Score, paired_bootstrap_accuracy
 from icl.tasks import TASKS, Axis, Mode, SyntheticRecipe, argmax
 
-
 _NO_SYNTHETIC = SyntheticRecipe("massive", "train", "en-US", "-", "-", "synth-domain", "source")
 """Unused here (no `augment: synthetic` in the sketch), but every task says where its would come from."""
 
