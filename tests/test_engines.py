@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import engine_env
+from conftest import REPO, engine_env
 from typer.testing import CliRunner
 
 from icl.analysis.results import read_json, read_jsonl
@@ -177,14 +178,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def readme_server_command() -> str:
+    """The README's vLLM server command, exactly as a user copies it."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.S) if "vllm.entrypoints.openai.api_server" in b)
+    return block.replace("\\\n", " ").strip()
+
+
 def start_server(model_dir: Path, port: int, log: Path) -> subprocess.Popen:
-    """A real vLLM OpenAI-compatible server on 127.0.0.1 (its own process group, stopped by PID)."""
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
-           "--served-model-name", "gemma-3-270m", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
-           "--enforce-eager", "--max-model-len", "4096", "--enable-prefix-caching", "--seed", "0",
-           "--block-size", "32", "--disable-hybrid-kv-cache-manager"]
-    return subprocess.Popen(cmd, env=engine_env(), stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    """The README's server command, as written but for the port (and the model folder, where tests
+    use another), on 127.0.0.1 in its own process group, stopped by PID."""
+    command = readme_server_command().replace("--port 8000", f"--port {port}")
+    command = command.replace("~/.cache/icl/models/gemma-3-270m", str(model_dir))
+    env = {k: v for k, v in engine_env().items() if not k.startswith("VLLM_")}  # the command sets its own
+    return subprocess.Popen(["bash", "-c", command], env=env, cwd=REPO, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def wait_ready(proc: subprocess.Popen, port: int, log: Path, limit: float = 400) -> None:
