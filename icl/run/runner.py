@@ -114,7 +114,7 @@ def _build(sweep: Sweep, sweep_dir: Path, progress: Progress, task_id: Any, augm
             built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, phases)
             run_dir = sweep_dir / spec.run_id
             run_dir.mkdir(exist_ok=True)
-            write_json(run_dir / "spec.json", spec_to_json(spec))
+            write_json(run_dir / "spec.json", {**spec_to_json(spec), "demo_source": built[spec].pool_source})
             if built[spec].labels is not None:
                 write_labels(run_dir, built[spec].labels)
         advance(progress, task_id)
@@ -179,4 +179,4 @@ def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, 
             rows.append(row)
         write_jsonl(run_dir / "predictions.jsonl", rows)
     with phases.phase("scoring"):
-        write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows)
+        write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows, run_items.pool_source)
