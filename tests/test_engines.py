@@ -87,8 +87,9 @@ def test_hf_sweep_writes_scored_signed_results(hf_results: dict) -> None:
     assert scores["bleu"]["signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
     assert "nw:2" in scores["chrf++"]["signature"] and scores["chrf++"]["value"] > 0
     assert mt["metrics"]["postprocess"].startswith("first-line")
+    assert mt["metrics"]["demo_source"] == mt["spec"]["demo_source"] == "flores200/dev"
     for row in mt["predictions"]:
-        assert len(row["demo_ids"]) == 2 and all(d.startswith("ntrex:") for d in row["demo_ids"])
+        assert len(row["demo_ids"]) == 2 and all(d.startswith("flores-dev:") for d in row["demo_ids"])  # default
         assert row["prompt"].endswith("French:") and row["source"] in row["prompt"]
     rank = runs["intent-swa-labels-1shot-bm25-rank-s0"]
     assert rank["metrics"]["scores"]["accuracy"]["n"] == 2
