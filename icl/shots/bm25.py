@@ -40,7 +40,7 @@ def pool_digest(pool: Sequence[Example]) -> str:
     one, or the second run would get the first one's translations as demos."""
     digest = hashlib.sha256()
     for ex in pool:
-        digest.update("\0".join((ex.id, ex.source, ex.target, ex.src_lang, ex.tgt_lang)).encode() + b"\0\0")
+        digest.update(f"{ex.id}\0{ex.source}\0{ex.target}\0{ex.src_lang}\0{ex.tgt_lang}\0\0".encode())
     return digest.hexdigest()
 
 
