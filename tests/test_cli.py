@@ -21,6 +21,15 @@ def test_langs_lists_availability() -> None:
     assert "massive" not in rows["lug"]["data"] and rows["lug"]["resource"] == "low"
     assert next(iter(rows)) != "eng"  # low-resource first
     assert rows["kin"]["resource"] == "low" and "flores" in rows["kin"]["data"]  # Joshi et al. class 1
+    assert rows["kin"]["class"] == "1" and rows["eng"]["class"] == "5" and rows["sot"]["class"] == "-"
+
+
+def test_langs_shows_and_filters_the_class() -> None:
+    result = runner.invoke(app, ["langs", "--resource", "0", "--has", "flores", "--why"])
+    assert result.exit_code == 0, result.output
+    assert "class" in result.stdout and "resource_source" in result.stdout and "Awadhi" in result.stdout
+    rows = json.loads(runner.invoke(app, ["langs", "--json", "--resource", "2,3"]).stdout)
+    assert rows and {r["class"] for r in rows} == {"2", "3"} and {r["resource"] for r in rows} == {"low", "mid"}
 
 
 def test_langs_filters() -> None:

@@ -286,13 +286,15 @@ def test_readme_long_tail_sweep_builds_every_prompt(tmp_path: Path) -> None:
 
 
 def test_a_pool_without_a_file_for_the_language(tmp_path: Path) -> None:
-    """NTREX-128 here lacks Portuguese: 0-shot runs need no pool; a few-shot run says what to do."""
+    """NTREX-128 here lacks Portuguese: 0-shot runs need no pool; a few-shot run says what to do (the
+    default pool, FLORES dev, has every FLORES language)."""
     base = """name: por
 models: [{name: m, engine: hf}]
 mt:
   languages: [por]
   limit: 3
   shots: [SHOTS]
+  pools: [ntrex]
 """
     (tmp_path / "zero.yaml").write_text(base.replace("SHOTS", "0"), encoding="utf-8")
     sweep = load_sweep(tmp_path / "zero.yaml")
@@ -300,8 +302,13 @@ mt:
     (tmp_path / "few.yaml").write_text(base.replace("SHOTS", "1"), encoding="utf-8")
     sweep = load_sweep(tmp_path / "few.yaml")
     with pytest.raises(ConfigError, match=r"^pools: 'ntrex' has no eng-por data .*newstest2019-ref\.por\.txt.*"
-                                          r"icl langs --has ntrex.*heldout:N"):
+                                          r"icl langs --has ntrex.*pools: \[dev\] \(flores200's own dev split\)"
+                                          r".*heldout:N"):
         build_items(sweep.runs[0], sweep.datasets)
+    (tmp_path / "dev.yaml").write_text(base.replace("SHOTS", "1").replace("  pools: [ntrex]\n", ""), encoding="utf-8")
+    sweep = load_sweep(tmp_path / "dev.yaml")
+    assert all(d.id.startswith("flores-dev:") for spec in sweep.runs for i in build_items(spec, sweep.datasets).items
+               for d in i.demos)
 
 
 def test_a_label_only_in_the_test_split_is_a_warning_recorded_with_the_run(user_data: Path) -> None:

@@ -88,8 +88,9 @@ def test_hf_sweep_writes_scored_signed_results(hf_results: dict) -> None:
     assert scores["bleu"]["signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
     assert "nw:2" in scores["chrf++"]["signature"] and scores["chrf++"]["value"] > 0
     assert mt["metrics"]["postprocess"].startswith("first-line")
+    assert mt["metrics"]["demo_source"] == mt["spec"]["demo_source"] == "flores200/dev"
     for row in mt["predictions"]:
-        assert len(row["demo_ids"]) == 2 and all(d.startswith("ntrex:") for d in row["demo_ids"])
+        assert len(row["demo_ids"]) == 2 and all(d.startswith("flores-dev:") for d in row["demo_ids"])  # default
         assert row["prompt"].endswith("French:") and row["source"] in row["prompt"]
     rank = runs["intent-swa-labels-1shot-bm25-rank-s0"]
     assert rank["metrics"]["scores"]["accuracy"]["n"] == 2
@@ -181,7 +182,7 @@ def _free_port() -> int:
 def readme_server_command() -> str:
     """The README's vLLM server command, exactly as a user copies it."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.S) if "vllm.entrypoints.openai.api_server" in b)
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.DOTALL) if "vllm.entrypoints.openai.api_server" in b)
     return block.replace("\\\n", " ").strip()
 
 

@@ -150,11 +150,11 @@ def test_many_unusable_runs_are_listed_in_one_message(tmp_path: Path) -> None:
 
 
 def test_a_zero_shot_run_needs_no_pool_even_where_the_pool_has_no_code(tmp_path: Path) -> None:
-    """Ganda is not an NTREX-128 language: 0-shot runs build with the default pool, few-shot ones say
+    """Ganda is not an NTREX-128 language: 0-shot runs build with an NTREX pool, few-shot ones say
     what to do before any model loads."""
-    zero = _sweep(tmp_path, "mt: {languages: [lug], shots: [0], limit: 2}\n")
+    zero = _sweep(tmp_path, "mt: {languages: [lug], shots: [0], pools: [ntrex], limit: 2}\n")
     assert len(prepare_runs(zero.runs, zero.datasets).runs) == 1
-    few = _sweep(tmp_path, "mt: {languages: [lug], shots: [1], limit: 2}\n")
+    few = _sweep(tmp_path, "mt: {languages: [lug], shots: [1], pools: [ntrex], limit: 2}\n")
     message = _refused(few, tmp_path)
     assert "pools: 'ntrex' has no eng-lug data in this data folder" in message
 

@@ -6,6 +6,7 @@ outputs, because the report reads files and nothing else; a screenshot is kept a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -97,10 +98,17 @@ def test_report_command_writes_html_and_plots(sweep_dir: Path) -> None:
     assert "http://" not in page and "https://" not in page  # opens from disk, no network
     pngs = sorted(p.name for p in (sweep_dir / "plots").glob("*.png"))
     assert {"mt_shots.png", "mt_templates.png"} <= set(pngs) and any(n.startswith("gains_") for n in pngs)
+    assert {"gains_by_class_0.png", "gains_by_class_1.png"} <= set(pngs)  # one per comparison, classes 0-5
     assert all((sweep_dir / "plots" / n.replace(".png", ".svg")).is_file() for n in pngs)
     for needle in ("Summary", "Gains over baseline", "Signatures", "nrefs:1|case:mixed", "exact prompt",
-                   "4-shot vs 0-shot", "flores:20"):
+                   "4-shot vs 0-shot", "flores:20", "Gains by resource class", "by resource class",
+                   "flores200/devtest[:20]"):
         assert needle in page, needle
+    # the by-class table: Ganda (class 1) and French (class 5), each its own class row, 0-5 order
+    by_class = page[page.index('<table class="by-class">'):]
+    by_class = by_class[: by_class.index("</table>")]
+    assert re.search(r"<td>4-shot vs 0-shot</td><td>4</td><td>chrf\+\+</td><td>1</td><td>2</td>", by_class)
+    assert by_class.index("<td>1</td><td>2</td>") < by_class.index("<td>5</td><td>2</td>")
     # Low-resource first: Ganda's rows come before French's in the summary.
     assert page.index("eng-lug") < page.index("eng-fra")
 
@@ -127,7 +135,7 @@ def test_report_renders_in_headless_chromium(sweep_dir: Path, tmp_path: Path) ->
     body = re.search(r"<body[^>]*>", dom.stdout)
     assert body, dom.stdout[:500]
     assert 'data-plots-rendered="yes"' in body.group(0), body.group(0)  # every <img> decoded, non-empty
-    assert int(re.search(r'data-plots="(\d+)"', body.group(0)).group(1)) >= 3
+    assert int(re.search(r'data-plots="(\d+)"', body.group(0)).group(1)) >= 5  # with the by-class plots
     assert dom.stdout.count("<table") >= 3 and "<td>eng-lug</td>" in dom.stdout
     artefacts = Path(os.environ.get("ICL_ARTIFACTS_DIR", REPO / "artifacts"))
     artefacts.mkdir(parents=True, exist_ok=True)
@@ -136,3 +144,18 @@ def test_report_renders_in_headless_chromium(sweep_dir: Path, tmp_path: Path) ->
                    capture_output=True, timeout=120, check=True)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a real page, not a blank one
+
+
+def test_gains_md_groups_gains_by_resource_class(sweep_dir: Path) -> None:
+    """`icl gains` prints and writes the grouping the report plots: per comparison, classes 0-5."""
+    from icl.analysis.gains import by_class
+
+    text = (sweep_dir / "gains.md").read_text(encoding="utf-8")
+    assert "### by resource class (Joshi et al. 2020, 0-5), all languages of the sweep" in text
+    assert "| language | class | resource | pair |" in text and "| Ganda | 1 | low | eng-lug |" in text
+    rows = json.loads((sweep_dir / "gains.json").read_text(encoding="utf-8"))
+    groups = by_class(rows)
+    assert {(c.comparison, c.resource_class, c.pairs) for c in groups if c.metric in ("chrf++", "accuracy")} == {
+        ("4-shot vs 0-shot", 1, 2), ("4-shot vs 0-shot", 5, 2), ("2-shot vs 0-shot", 2, 1)}
+    legacy = [{k: v for k, v in r.items() if k != "resource_class"} for r in rows]  # gains.json of older icl
+    assert by_class(legacy) == groups

@@ -86,3 +86,17 @@ def test_bm25_does_not_load_llvmlite_that_breaks_vllm_start() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["bm25", "similar"])
+def test_pools_with_one_english_side_keep_their_own_translations(name: str) -> None:
+    """Retrieval indexes are shared between runs by pool content: FLORES dev into Kinyarwanda and into
+    Yoruba have the same ids and English sources, and each run must get its own language's demos."""
+    from icl.data import builtin_registry, load_examples
+
+    flores = builtin_registry().get("flores200")
+    query = load_flores("eng", "kin")[0]
+    for tgt in ("kin", "yor", "kin"):
+        pool = load_examples(flores, "dev", "eng", tgt)[:200]
+        demos = get_selector(name)(pool, query, 3, random.Random(0))
+        assert len(demos) == 3 and all(d.tgt_lang == tgt and d in pool for d in demos), (name, tgt)

@@ -35,6 +35,9 @@ class Gain:
     shots: int
     language: str
     resource: str
+    """The language's coarse resource level (low, mid, high, unknown)."""
+    resource_class: int | None
+    """Its Joshi et al. (2020) class 0-5, None when unknown (icl.languages)."""
     metric: str
     baseline: float
     system: float
@@ -104,11 +107,12 @@ def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples:
             pair = pair_label(flat["src"], flat["tgt"])
             for res in compare_runs(base, run, resamples):
                 gains.append(Gain(comp.name, flat["task"], pair, flat["template"].split("/", 1)[1],
-                                  int(flat["shots"]), lang.name, lang.resource, res.metric, res.baseline,
+                                  int(flat["shots"]), lang.name, lang.resource, lang.resource_class, res.metric,
+                                  res.baseline,
                                   res.system, res.delta, res.ci_low, res.ci_high, res.p_value, res.n, base.name,
                                   run.name))
-    gains.sort(key=lambda g: (g.task, RESOURCE_ORDER[g.resource], g.language, g.pair, g.comparison, g.template,
-                              g.shots, g.metric))
+    gains.sort(key=lambda g: (g.task, RESOURCE_ORDER[g.resource], 6 if g.resource_class is None else g.resource_class,
+                              g.language, g.pair, g.comparison, g.template, g.shots, g.metric))
     return gains
 
 
@@ -139,21 +143,81 @@ def is_significant(p_value: float, ci_low: float, ci_high: float, alpha: float =
     return p_value < alpha and (ci_low > 0 or ci_high < 0)
 
 
+@dataclass(frozen=True)
+class ClassGains:
+    """The gains of one comparison (and metric, shots) for the languages of one resource class."""
+
+    task: str
+    comparison: str
+    shots: int
+    metric: str
+    resource_class: int | None
+    pairs: int
+    """Language pairs (runs compared) in the class."""
+    mean: float
+    low: float
+    high: float
+    """Smallest and largest gain of a pair in the class."""
+    up: int
+    """Pairs whose gain is significant and positive (`is_significant`)."""
+    down: int
+    """... significant and negative."""
+
+
+def by_class(gains: Sequence[Mapping[str, Any]]) -> list[ClassGains]:
+    """Gains grouped by (task, comparison, shots, metric) and resource class 0-5 (unknown last), every
+    language of the sweep: what "gains by resource level" means, per class rather than per level.
+    Rows are Gain fields as dicts (gains.json), so the report can group files written before classes
+    were recorded: a row without `resource_class` takes its language's class now."""
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for g in gains:
+        cls = g["resource_class"] if "resource_class" in g else get_language(g["language"]).resource_class
+        key = (g["task"], g["comparison"], int(g.get("shots", -1)), g["metric"], cls)
+        groups.setdefault(key, []).append(g)
+    out = []
+    for (task, comparison, shots, metric, cls), rows in groups.items():
+        deltas = [float(r["delta"]) for r in rows]
+        sig = [r for r in rows if is_significant(r["p_value"], r["ci_low"], r["ci_high"])]
+        out.append(ClassGains(task, comparison, shots, metric, cls, len(rows), sum(deltas) / len(deltas),
+                              min(deltas), max(deltas), sum(r["delta"] > 0 for r in sig),
+                              sum(r["delta"] < 0 for r in sig)))
+    out.sort(key=lambda c: (c.task, c.comparison, c.shots, c.metric, 6 if c.resource_class is None else c.resource_class))
+    return out
+
+
+def class_markdown(gains: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The by-class table of one task's gains (lines of gains.md)."""
+    rows = by_class(gains)
+    if not rows:
+        return []
+    lines = ["### by resource class (Joshi et al. 2020, 0-5), all languages of the sweep", "",
+             "| comparison | shots | metric | class | pairs | mean gain | range | significant + / - |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in rows:
+        cls = "unknown" if c.resource_class is None else c.resource_class
+        lines.append(f"| {c.comparison} | {c.shots} | {c.metric} | {cls} | {c.pairs} | {c.mean:+.2f} "
+                     f"| [{c.low:+.2f}, {c.high:+.2f}] | {c.up} / {c.down} |")
+    return [*lines, ""]
+
+
 def gains_markdown(gains: Sequence[Gain], notes: Sequence[str] = ()) -> str:
     """One table per task; `*` only where the interval and the test agree, so a reader can trust the mark."""
     lines = []
     for task in sorted({g.task for g in gains}):
-        header = ("| language | resource | pair | template | shots | comparison | metric | baseline | system | gain "
-                  "| 95% CI | p | n |")
-        lines += [f"## {task}", "", header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        header = ("| language | class | resource | pair | template | shots | comparison | metric | baseline | system "
+                  "| gain | 95% CI | p | n |")
+        lines += [f"## {task}", "", header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for g in (g for g in gains if g.task == task):
             mark = "*" if is_significant(g.p_value, g.ci_low, g.ci_high) else ""
-            lines.append(f"| {g.language} | {g.resource} | {g.pair} | {g.template} | {g.shots} | {g.comparison} | {g.metric} | {g.baseline:.2f} "
+            cls = "-" if g.resource_class is None else g.resource_class
+            lines.append(f"| {g.language} | {cls} | {g.resource} | {g.pair} | {g.template} | {g.shots} | {g.comparison} "
+                         f"| {g.metric} | {g.baseline:.2f} "
                          f"| {g.system:.2f} | {g.delta:+.2f}{mark} | [{g.ci_low:+.2f}, {g.ci_high:+.2f}] "
                          f"| {g.p_value:.3f} | {g.n} |")
         lines.append("")
+        lines += class_markdown([asdict(g) for g in gains if g.task == task])
     lines.append("`*`: significant at 0.05: p < 0.05 and the paired-bootstrap 95% interval excludes 0. "
-                 "Scores in points (chrF++, BLEU, accuracy %).")
+                 "Scores in points (chrF++, BLEU, accuracy %). class: Joshi et al. (2020), 0-5; `-` unknown.")
     if notes:
         lines += ["", "## Not compared: identical prompts", "", *(f"- {n}" for n in notes)]
     return "\n".join(lines) + "\n"

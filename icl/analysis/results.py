@@ -20,9 +20,11 @@ from icl.languages import pair_label
 from icl.metrics import Score
 from icl.sweep.spec import default_dataset
 
-TABLE_COLUMNS = ("run_id", "task", "model", "engine", "dataset", "pair", "template", "shots", "selector", "pool", "augment",
-                 "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1", "same_as")
-"""`same_as`: the other values a run stands for, where the sweep listed runs with identical prompts
+TABLE_COLUMNS = ("run_id", "task", "model", "engine", "dataset", "pair", "template", "shots", "selector", "pool",
+                 "demo_source", "augment", "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1",
+                 "same_as")
+"""`demo_source`: the data set and split the demos came from (`flores200/dev`), as spec.json records it.
+`same_as`: the other values a run stands for, where the sweep listed runs with identical prompts
 (icl.run.noops collapsed them into this one), and why they changed nothing."""
 
 
@@ -140,7 +142,9 @@ def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
                                "dataset": "" if spec.get("dataset", "") in ("", default_dataset(spec["task"]))
                                else spec["dataset"],
                                "template": spec["template"].split("/", 1)[1], "shots": spec["shots"],
-                               "selector": spec["selector"], "pool": spec.get("pool", ""), "augment": spec.get("augment", "none"),
+                               "selector": spec["selector"], "pool": spec.get("pool", ""),
+                               "demo_source": spec.get("demo_source", "") if spec["shots"] else "",
+                               "augment": spec.get("augment", "none"),
                                "morph": spec.get("morph", "off"), "mode": spec["mode"],
                                "n": max((s["n"] for s in scores.values()), default=0)}
         for name in ("bleu", "chrf++", "spbleu", "accuracy", "macro_f1"):

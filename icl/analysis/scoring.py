@@ -14,11 +14,16 @@ from icl.analysis.results import metrics_body, read_json, read_jsonl, read_label
 from icl.tasks import get_mode, get_task
 
 
-def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Score a run from its prediction rows and write metrics.json."""
+def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequence[Mapping[str, Any]],
+                  demo_source: str = "") -> dict[str, Any]:
+    """Score a run from its prediction rows and write metrics.json. `demo_source` (RunData.pool_source:
+    `flores200/dev`, `ntrex128/test`, ...) says which data set and split the demonstrations came from, so
+    a score is never read without knowing whether its demos could have been test lines."""
     the_task = get_task(task)
     preds = [r["prediction"] for r in rows]
     extra: dict[str, Any] = {"n": len(rows), "mode": mode, "errors": sum(r.get("error") is not None for r in rows)}
+    if demo_source:
+        extra["demo_source"] = demo_source
     if the_task.labelled:
         extra["unparseable"] = sum(p is None for p in preds)
     labels = read_labels(run_dir)
@@ -41,5 +46,5 @@ def rescore_run(run_dir: Path) -> bool:
         labels = read_labels(run_dir)
         for row in rows:
             row["prediction"] = task.predict(row["output"], labels) if row.get("error") is None else None
-    write_metrics(run_dir, spec["run_id"], spec["task"], spec["mode"], rows)
+    write_metrics(run_dir, spec["run_id"], spec["task"], spec["mode"], rows, spec.get("demo_source", ""))
     return True

@@ -239,7 +239,9 @@ def compare(
 def langs(
     has: str = typer.Option("", help="Only languages with all of these here, comma-separated: flores, ntrex, "
                                      "massive, lexicon, gatitos, muse, unimorph, sigmorphon."),
-    resource: str = typer.Option("", help="Only one resource level: low, mid, high or unknown."),
+    resource: str = typer.Option("", help="Only these resource levels (low, mid, high, unknown) or Joshi et al. "
+                                          "classes (0-5), comma-separated: low, 1, 0,1,unknown."),
+    why: bool = typer.Option(False, "--why", help="Add how each class was reached, or why it is unknown."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Every language icl knows, its codes in each data set, and which data is here for it."""
@@ -252,8 +254,8 @@ def langs(
     if not rows:
         typer.echo("no language matches", err=True)
         return
-    cols = list(rows[0])
-    table_ = Table(title=f"{len(rows)} languages (resource level, codes, data available under ICL_DATA_DIR)")
+    cols = [c for c in rows[0] if why or c != "resource_source"]
+    table_ = Table(title=f"{len(rows)} languages (Joshi et al. 2020 class and level, codes, data under ICL_DATA_DIR)")
     for c in cols:
         table_.add_column(c)
     for r in rows:

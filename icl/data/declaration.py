@@ -74,7 +74,8 @@ class DatasetSpec:
     header: bool
     """TSV/CSV: whether the first row names the columns (else columns are 0-based indices)."""
     id_prefix: str
-    """Item ids are `<id_prefix>:<id column or row index>`."""
+    """Item ids are `<id_prefix>:<id column or row index>`; a `lines` set's split other than the test
+    split adds its name (`flores-dev:0`), since line numbers repeat across splits."""
     origin: str
     """`Example.origin`, with `{split}` filled in."""
     hf_json: str

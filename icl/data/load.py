@@ -63,7 +63,7 @@ def _load(spec: DatasetSpec, split: str, src: str, tgt: str, root: Path, state: 
         src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
         if len(src_lines) != len(tgt_lines):
             raise DataError(f"{tgt_path}: {len(tgt_lines)} lines, but {src_path} has {len(src_lines)}")
-        return tuple(Example(f"{spec.id_prefix}:{i}", a, b, src, tgt, origin)
+        return tuple(Example(line_id(spec, split, i), a, b, src, tgt, origin)
                      for i, (a, b) in enumerate(zip(src_lines, tgt_lines, strict=True)))
     records = _records(spec, split, get_language(src) if spec.placeholders else None)
     if spec.parallel:
@@ -74,6 +74,13 @@ def _load(spec: DatasetSpec, split: str, src: str, tgt: str, root: Path, state: 
         langs = sorted({_language_of(spec, r, "language", src) for r in records})
         raise DataError(f"{spec.where}: {spec.name} has no {src} items in split {split!r} (it has {', '.join(langs)})")
     return found
+
+
+def line_id(spec: DatasetSpec, split: str, index: int) -> str:
+    """The id of line `index` of a `lines` data set: `<prefix>:<i>` in its test split, `<prefix>-<split>:<i>`
+    in any other, because line numbers repeat across splits (FLORES dev line 0 is not devtest line 0: a
+    selector that drops demos with the test item's id must not drop it, and predictions must tell them apart)."""
+    return f"{spec.id_prefix}:{index}" if split == spec.test_split else f"{spec.id_prefix}-{split}:{index}"
 
 
 def _records(spec: DatasetSpec, split: str, lang: Language | None) -> tuple[Record, ...]:
@@ -129,7 +136,7 @@ def load_text(dataset: str | DatasetSpec, lang: str, split: str | None = None) -
     if spec.format == "lines":
         path = spec.file(split, language)
         origin = spec.origin.replace("{split}", split)
-        return [Example(f"{spec.id_prefix}:{i}", s, "", language.code, language.code, origin)
+        return [Example(line_id(spec, split, i), s, "", language.code, language.code, origin)
                 for i, s in enumerate(read_lines(path))]
     if spec.parallel:
         raise ConfigError(f"{spec.where}: load_text reads one side of `lines` data sets only")
@@ -171,7 +178,9 @@ class RunData:
     pool: tuple[Example, ...]
     """Demonstration candidates (never the scored items of a held-out pool)."""
     pool_source: str
-    """`<data set>/<split>[:<language>]` or `<data set>/<split>[:N]` (held out): where the pool is from."""
+    """`<data set>/<split>[:<language>]` or `<data set>/<split>[:N]` (held out): where the pool is from
+    (`flores200/dev`, `ntrex128/test`, `massive/train:eng`). Written to spec.json and metrics.json as
+    `demo_source`."""
     labels: LabelSet | None
     """The data set's label inventory (classification); None for MT."""
 
@@ -219,9 +228,11 @@ def load_run(spec: RunSpec, registry: Registry) -> RunData:
             if spec.shots:
                 kind = SHIPPED_KINDS.get(pool_ds.name)
                 listed = f"`icl langs --has {kind}` lists what is here; " if kind else ""
+                own = (f"pools: [{dataset.demo_split}] ({dataset.name}'s own {dataset.demo_split} split) or "
+                       if dataset.demo_split and pool_ds is not dataset else "")
                 raise ConfigError(f"pools: {spec.pool.text!r} has no {pair_label(src, tgt)} data in this data folder "
-                                  f"({exc}); {listed}for this language use pools: [\"heldout:N\"] (demos from the "
-                                  f"first N test items, which are then not scored)") from None
+                                  f"({exc}); {listed}for this language use {own}pools: [\"heldout:N\"] (demos from "
+                                  f"the first N test items, which are then not scored)") from None
             pool, source = [], f"{source} (not here; 0-shot, unused)"
     if spec.limit is not None:
         test = test[: spec.limit]

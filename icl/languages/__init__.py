@@ -2,6 +2,7 @@
 spelling of a language resolves to a row (`tags`: BCP-47 and ISO codes read with langcodes)."""
 
 from icl.languages.table import (
+    RESOURCE_CLASSES,
     RESOURCE_ORDER,
     Language,
     all_languages,
@@ -9,8 +10,10 @@ from icl.languages.table import (
     get_language,
     non_english,
     pair_label,
+    resource_level,
+    resource_rank,
     shadowed_aliases,
 )
 
-__all__ = ["RESOURCE_ORDER", "Language", "all_languages", "find_language", "get_language", "non_english", "pair_label",
-           "shadowed_aliases"]
+__all__ = ["RESOURCE_CLASSES", "RESOURCE_ORDER", "Language", "all_languages", "find_language", "get_language",
+           "non_english", "pair_label", "resource_level", "resource_rank", "shadowed_aliases"]

@@ -76,10 +76,14 @@ class Language:
     """UniMorph repository code, e.g. `swc`."""
     sigmorphon: str | None
     """`year:code` of the SIGMORPHON shared-task files, e.g. `2020:swa`."""
+    resource_class: int | None
+    """Joshi et al. (2020) class, 0 (left behind) .. 5 (winners); None where no rule of the generator
+    reaches one (scripts/joshi_classes.py; `resource_source` then says why)."""
     resource: str
-    """high / mid / low (Joshi et al. 2020 classes 4-5 / 3 / 0-2), or unknown."""
+    """The coarse level of the class: low (0-2), mid (3), high (4-5), or unknown."""
     resource_source: str
-    """Where the resource level comes from, e.g. `joshi2020:class2`; `-` when unknown."""
+    """How the class was reached (`joshi2020:class2`, `joshi2020:class1 via ace_Latn`, ...), or why the
+    language is unknown."""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -91,6 +95,19 @@ class Language:
 
 RESOURCE_ORDER = {"low": 0, "mid": 1, "high": 2, "unknown": 3}
 """Reports list low-resource languages first."""
+
+RESOURCE_CLASSES = (0, 1, 2, 3, 4, 5)
+"""Joshi et al. (2020)'s classes; `resource_level` maps each to its coarse level."""
+
+
+def resource_level(cls: int | None) -> str:
+    """The coarse level of a class: low (0-2), mid (3), high (4-5); unknown for None."""
+    return "unknown" if cls is None else "low" if cls <= 2 else "mid" if cls == 3 else "high"
+
+
+def resource_rank(lang: Language) -> tuple[int, int]:
+    """Sort key: low-resource first, by level then class (unknown last)."""
+    return RESOURCE_ORDER[lang.resource], 6 if lang.resource_class is None else lang.resource_class
 
 _OPTIONAL = ("iso1", "flores", "ntrex", "massive", "gatitos", "muse", "unimorph", "sigmorphon")
 
@@ -105,6 +122,7 @@ def _parse(text: str) -> tuple[tuple[Language, ...], frozenset[str]]:
             likely.add(values["code"])
         for name in _OPTIONAL:
             values[name] = None if values[name] == "-" else values[name]
+        values["resource_class"] = None if values["resource_class"] == "-" else int(values["resource_class"])
         langs.append(Language(**values))
     return tuple(langs), frozenset(likely)
 

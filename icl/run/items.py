@@ -40,6 +40,9 @@ class RunItems:
 
     items: tuple[PromptItem, ...]
     labels: LabelSet | None
+    pool_source: str = ""
+    """Where the gold demonstration pool came from (RunData.pool_source, e.g. `flores200/dev`): written
+    to spec.json and metrics.json as `demo_source`."""
 
 
 def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Callable[..., Any] | None = None,
@@ -69,4 +72,4 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
         rendered = render(template, ctx)
         cands = tuple(answers(template, ctx, cand_args)) if cand_args else ()
         items.append(PromptItem(ex, demos, rendered.prompt, rendered.stop, cands, hints))
-    return RunItems(tuple(items), data.labels)
+    return RunItems(tuple(items), data.labels, data.pool_source)

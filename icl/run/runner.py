@@ -107,7 +107,7 @@ def _write_spec(sweep_dir: Path, spec: RunSpec, run_items: RunItems, same_as: Se
     label inventory of a classification run."""
     run_dir = sweep_dir / spec.run_id
     run_dir.mkdir(exist_ok=True)
-    body = spec_to_json(spec)
+    body = {**spec_to_json(spec), "demo_source": run_items.pool_source}
     if same_as:
         body["same_as"] = [s.to_json() for s in same_as]
     write_json(run_dir / "spec.json", body)
@@ -176,4 +176,4 @@ def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, 
             rows.append(row)
         write_jsonl(run_dir / "predictions.jsonl", rows)
     with phases.phase("scoring"):
-        write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows)
+        write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows, run_items.pool_source)

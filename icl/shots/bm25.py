@@ -35,10 +35,13 @@ def import_bm25s() -> Any:
 
 
 def pool_digest(pool: Sequence[Example]) -> str:
-    """What identifies a pool's content for retrieval indexes: every id and source, in order."""
+    """What identifies a pool's content for retrieval indexes: every id, source, target and language
+    pair, in order. The index itself reads only sources, but it hands back the pool's Examples: two
+    pools with the same English side (FLORES dev or NTREX into Swahili and into Wolof) must not share
+    one, or the second run would get the first one's translations as demos."""
     digest = hashlib.sha256()
     for ex in pool:
-        digest.update(ex.id.encode() + b"\0" + ex.source.encode() + b"\0")
+        digest.update(f"{ex.id}\0{ex.source}\0{ex.target}\0{ex.src_lang}\0{ex.tgt_lang}\0\0".encode())
     return digest.hexdigest()
 
 

@@ -55,12 +55,38 @@ def _fields(path: Path, lineno: int, line: str, sep: str, n_min: int, n_max: int
     return parts
 
 
-def read_gatitos(path: Path, src_lang: str, tgt_lang: str) -> Lexicon:
-    """GATITOS `en_<code>.tsv` / `<code>_en.tsv`: source TAB target, no header, one translation a line."""
-    pairs = []
+def _gatitos_entries(path: Path) -> Iterator[tuple[str, str]]:
     for lineno, line in _lines(path):
         src, tgt = _fields(path, lineno, line, "\t", 2, 2)
-        pairs.append((src, Translation(tgt, None, "gatitos")))
+        yield src, tgt
+
+
+def _muse_entries(path: Path) -> Iterator[tuple[str, str]]:
+    for lineno, line in _lines(path):
+        sep = "\t" if "\t" in line else " "
+        src, tgt = _fields(path, lineno, line.strip() if sep == " " else line, sep, 2, 2)
+        yield src, tgt
+
+
+PAIR_FORMATS: dict[str, Callable[[Path], Iterator[tuple[str, str]]]] = {
+    "gatitos": _gatitos_entries,
+    "muse": _muse_entries,
+}
+"""Formats with one `source <sep> target` entry a line -> their line reader."""
+
+
+def entries(path: Path, fmt: str) -> Iterator[tuple[str, str]]:
+    """(source, target) of each line of a GATITOS or MUSE file, exactly as its reader splits it;
+    DataError("<file>:<line>: ...") at the first line the reader rejects. scripts/build_languages.py
+    runs it over every file to decide which languages the catalogue can list, without building lexicons."""
+    if fmt not in PAIR_FORMATS:
+        raise DataError(f"{path}: format {fmt!r} is not one of {', '.join(PAIR_FORMATS)}")
+    return PAIR_FORMATS[fmt](path)
+
+
+def read_gatitos(path: Path, src_lang: str, tgt_lang: str) -> Lexicon:
+    """GATITOS `en_<code>.tsv` / `<code>_en.tsv`: source TAB target, no header, one translation a line."""
+    pairs = [(src, Translation(tgt, None, "gatitos")) for src, tgt in _gatitos_entries(path)]
     return build_lexicon(src_lang, tgt_lang, ["gatitos"], pairs)
 
 
@@ -70,11 +96,7 @@ def read_muse(path: Path, src_lang: str, tgt_lang: str) -> Lexicon:
     The mirror has both: en-de/es/fr and de/es/fr-en use a space, the other eleven pairs a TAB.
     A line with a TAB splits on it; otherwise it must be exactly two space-separated words.
     """
-    pairs = []
-    for lineno, line in _lines(path):
-        sep = "\t" if "\t" in line else " "
-        src, tgt = _fields(path, lineno, line.strip() if sep == " " else line, sep, 2, 2)
-        pairs.append((src, Translation(tgt, None, "muse")))
+    pairs = [(src, Translation(tgt, None, "muse")) for src, tgt in _muse_entries(path)]
     return build_lexicon(src_lang, tgt_lang, ["muse"], pairs)
 
 
