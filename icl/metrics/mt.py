@@ -73,7 +73,7 @@ def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: 
     """
     import numpy as np
 
-    from icl.metrics.mt_stats import score_from_stats, sentence_stats
+    from icl.metrics.mt_stats import corpus_score, score_from_stats, sentence_stats
 
     n = len(refs)
     if n == 0 or len(baseline_hyps) != n or len(system_hyps) != n:
@@ -81,7 +81,7 @@ def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: 
     rng = np.random.default_rng(seed)
     idxs = rng.choice(n, size=(resamples, n), replace=True)
     bl_stats, sys_stats = sentence_stats(metric, baseline_hyps, refs), sentence_stats(metric, system_hyps, refs)
-    bl_score, sys_score = score_from_stats(metric, bl_stats.sum(0)), score_from_stats(metric, sys_stats.sum(0))
+    bl_score, sys_score = corpus_score(metric, bl_stats), corpus_score(metric, sys_stats)
     scores_bl = np.array([score_from_stats(metric, s.sum(0)) for s in bl_stats[idxs]])
     scores_sys = np.array([score_from_stats(metric, s.sum(0)) for s in sys_stats[idxs]])
     sample_diffs = np.abs(scores_sys - scores_bl)

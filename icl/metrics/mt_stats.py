@@ -58,9 +58,11 @@ def _chrf_sentence(hyp: str, ref: str) -> list[int]:
 
 
 def _chrf_score(stats: Sequence[float]) -> float:
-    """chrF from summed [hyp, ref, match] counts per order (sacrebleu's effective-order average)."""
+    """chrF from summed [hyp, ref, match] counts per order: sacrebleu's `_compute_f_score` without eps
+    smoothing, operation for operation (resampled sums are float32, as in sacrebleu, so the order of
+    operations decides the last bits)."""
     factor = _BETA**2
-    avg_prec = avg_rec = 0.0
+    avg_prec, avg_rec = 0.0, 0.0
     effective = 0
     for i in range(_CHAR_ORDER + _WORD_ORDER):
         n_hyp, n_ref, n_match = stats[3 * i : 3 * i + 3]
@@ -69,11 +71,15 @@ def _chrf_score(stats: Sequence[float]) -> float:
             avg_rec += n_match / n_ref
             effective += 1
     if effective == 0:
-        return 0.0
-    avg_prec, avg_rec = avg_prec / effective, avg_rec / effective
-    if avg_prec + avg_rec == 0:
-        return 0.0
-    return 100 * (1 + factor) * avg_prec * avg_rec / (factor * avg_prec + avg_rec)
+        avg_prec = avg_rec = 0.0
+    else:
+        avg_prec /= effective
+        avg_rec /= effective
+    if avg_prec + avg_rec:
+        score = (1 + factor) * avg_prec * avg_rec
+        score /= (factor * avg_prec) + avg_rec
+        return 100 * score  # float32 for float32 sums: sacrebleu's resampled scores are too
+    return 0.0
 
 
 def sentence_stats(metric: str, hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
@@ -93,13 +99,19 @@ def sentence_stats(metric: str, hyps: Sequence[str], refs: Sequence[str]) -> np.
     raise KeyError(f"{metric}: no sufficient statistics (known: {', '.join(STATS_METRICS)})")
 
 
-def score_from_stats(metric: str, summed: Sequence[float]) -> float:
-    """The corpus score of summed statistics, as sacrebleu's corpus_score computes it."""
+def score_from_stats(metric: str, summed: Sequence[float]) -> float:  # a numpy scalar for chrF of float32 sums
+    """The corpus score of summed statistics, as sacrebleu's `_compute_score_from_stats` computes it
+    (counts as given, lengths as ints)."""
     if metric == "bleu":
         from sacrebleu.metrics import BLEU
 
-        return float(BLEU.compute_bleu(correct=[int(x) for x in summed[2:6]], total=[int(x) for x in summed[6:10]],
-                                       sys_len=int(summed[0]), ref_len=int(summed[1]), smooth_method="exp").score)
+        return float(BLEU.compute_bleu(correct=summed[2:6], total=summed[6:10], sys_len=int(summed[0]),
+                                       ref_len=int(summed[1]), smooth_method="exp").score)
     if metric == "chrf++":
         return _chrf_score(summed)
     raise KeyError(f"{metric}: no sufficient statistics (known: {', '.join(STATS_METRICS)})")
+
+
+def corpus_score(metric: str, stats: np.ndarray) -> float:
+    """The corpus score of a whole system, from integer sums (as sacrebleu's `corpus_score`)."""
+    return score_from_stats(metric, [int(x) for x in np.rint(stats.sum(0))])
