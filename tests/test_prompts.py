@@ -8,8 +8,8 @@ import pytest
 
 from icl.data import Example, builtin_registry, label_set, load_flores, load_massive
 from icl.errors import TemplateError
-from icl.prompts.lint import lint
-from icl.prompts.render import answers, load_template, render, template_names
+from icl.prompts.lint import lint, lint_source
+from icl.prompts.render import answers, load_template, render, template_from_source, template_names, template_variables
 from icl.tasks import TASKS
 
 MASSIVE_LABELS = label_set(builtin_registry().get("massive"), "sw-KE")
@@ -143,3 +143,51 @@ def test_every_shipped_template_shows_demos_and_exactly_the_hints_it_declares(na
     assert prompt([demo], []) != prompt([], [])
     uses_hints = "hints" in template_variables(tpl)
     assert (prompt([], [hint]) != prompt([], [])) is uses_hints
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_template_from_source_renders_exactly_as_the_file(name: str) -> None:
+    """An unsaved edit (icl author) renders in the same environment as the saved file would."""
+    task = name.split("/", 1)[0]
+    saved = load_template(name)
+    unsaved = template_from_source(name, saved.path.read_text(encoding="utf-8"))
+    assert unsaved.path == saved.path and template_variables(unsaved) == template_variables(saved)
+    if task == "mt":
+        pairs = load_flores("eng", "fra")
+        ctx = context(task, pairs[0], pairs[1:3], [{"source": "dog", "translations": ["chien"]}])
+    else:
+        items = load_massive("sw-KE")
+        ctx = context(task, items[0], items[1:3], [{"source": "kengele", "translations": ["alarm"]}])
+    assert render(unsaved, ctx) == render(saved, ctx)
+    if task == "intent":
+        assert answers(unsaved, ctx, answer_args(task)) == answers(saved, ctx, answer_args(task))
+
+
+@pytest.mark.parametrize(("source", "line", "message"), [
+    ("{% macro answer(target) %}{{ target }}{% endmacro %}\nok\n{% for x in %}", 3, "Expected an expression"),
+    ("{% macro answer(target) %}{{ target }}{% endmacro %}\n{{ source }}\n{{ sorce }}", 3, "'sorce' is undefined"),
+    ("{% macro answer(target) %}{{ target }}{% endmacro %}\n{{ 1 / 0 }}", 2, "ZeroDivisionError"),
+    ("{% macro f() %}{{ f() }}{% endmacro %}\n{{ f() }}", 1, "RecursionError"),
+    ("{% macro answer(target) %}{{ target }}{% endmacro %}\n\n{{ 'x' * 10**10 }}", 3, "at most 1,000,000"),
+    ("{% macro answer(target) %}{{ target }}{% endmacro %}\n{{ 7 ** 100000 }}", 2, "exponent 100,000"),
+])
+def test_unsaved_template_errors_name_the_file_it_would_be_and_the_line(source: str, line: int,
+                                                                         message: str) -> None:
+    pairs = load_flores("eng", "fra")
+    with pytest.raises(TemplateError) as caught:
+        render(template_from_source("mt/draft", source), context("mt", pairs[0], []))
+    assert f"mt/draft.j2:{line}: " in str(caught.value) and message in str(caught.value)
+
+
+def test_unsaved_template_names_must_be_file_names() -> None:
+    with pytest.raises(TemplateError, match="letters, digits"):
+        template_from_source("mt/../../etc/passwd", "x")
+
+
+def test_lint_source_checks_one_unsaved_text_like_lint() -> None:
+    good = load_template("mt/plain").path.read_text(encoding="utf-8")
+    assert lint_source("mt/draft", good) == []
+    bad = good.replace("{{ source }}", "{{ sorce }}")
+    problems = lint_source("mt/draft", bad)
+    assert len(problems) == 1 and "draft.j2:" in problems[0] and "'sorce' is not provided" in problems[0]
+    assert lint_source("intent/draft", "{% if %}")[0].endswith("draft.j2:1: Expected an expression, got 'end of statement block'")

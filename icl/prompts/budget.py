@@ -4,7 +4,9 @@ instead of hanging the sweep. Two guards, because neither covers every case alon
 `range`, attribute and item lookups and calls check a deadline (works in any thread, but a loop over a
 huge string or list that touches none of them goes unchecked), and in the main thread a SIGALRM timer
 interrupts whatever Python code runs at the deadline (but only there, and only where no one else
-uses the timer). A single C-level operation (`"x" * 10**10`) is interruptible by neither.
+uses the timer). A single C-level operation is interruptible by neither, so the two that make one of any
+size from a short template, `*` on a string or list and `**` on integers, are capped (`MAX_REPEAT`,
+`MAX_EXPONENT`): `"x" * 10**10` stops with a TemplateError instead of taking the machine's memory.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_range
 
 from icl.errors import ConfigError
 
@@ -35,6 +37,12 @@ def template_budget() -> float:
     except ValueError:
         raise ConfigError(f"ICL_TEMPLATE_BUDGET: expected seconds, got {raw!r}") from None
     return max(0.0, value)
+
+
+MAX_REPEAT = 1_000_000
+"""Longest string or list a template may build with `*` (a whole prompt is far shorter)."""
+MAX_EXPONENT = 1_000
+"""Largest integer exponent of `**` (beyond it a single power can run for minutes)."""
 
 
 class OverBudget(BaseException):
@@ -87,6 +95,19 @@ class BudgetedEnvironment(ImmutableSandboxedEnvironment):
     def getitem(self, obj: Any, argument: Any) -> Any:
         check_deadline()
         return super().getitem(obj, argument)
+
+    intercepted_binops = frozenset({"*", "**"})
+    """Checked in `call_binop` (and so never folded into constants when a template compiles)."""
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        check_deadline()
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"`*` would build {len(seq) * times:,} items (at most {MAX_REPEAT:,})")
+        elif isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > MAX_EXPONENT:
+            raise SecurityError(f"`**` with exponent {right:,} (at most {MAX_EXPONENT:,})")
+        return super().call_binop(context, operator, left, right)
 
 
 def _on_alarm(signum: int, frame: Any) -> None:

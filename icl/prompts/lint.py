@@ -34,29 +34,37 @@ def _answer_macro_args(ast: nodes.Template) -> list[str] | None:
     return None
 
 
+def lint_source(name: str, source: str, root: Path | None = None) -> list[str]:
+    """Check one template's text (saved or not) against its task: it parses, reads only what the task
+    provides, and its `answer` macro takes what the task passes. Problems name `path:line`."""
+    base = root or prompts_dir()
+    task, stem = _split(name)
+    path = base / task / f"{stem}.j2"
+    env = environment(base)
+    try:
+        ast = env.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        return [f"{path}:{exc.lineno}: {exc.message}"]
+    problems = []
+    variables = provided_variables(TASKS[task])
+    for var in sorted(jinja2.meta.find_undeclared_variables(ast) - variables - set(env.globals)):
+        lines = [i for i, line in enumerate(source.splitlines(), 1) if re.search(rf"\b{re.escape(var)}\b", line)]
+        problems.append(f"{path}:{lines[0] if lines else 1}: variable {var!r} is not provided by task {task!r} "
+                        f"(it provides {', '.join(sorted(variables))})")
+    args = _answer_macro_args(ast)
+    fields = TASKS[task].answer_fields
+    if args is None:
+        problems.append(f"{path}:1: defines no `answer` macro")
+    elif not set(args) <= set(fields):
+        problems.append(f"{path}:1: `answer` takes {args}; task {task!r} passes {list(fields)}")
+    return problems
+
+
 def lint(root: Path | None = None) -> list[str]:
     """Parse every template and check its variables against its task; returns problems (empty = clean)."""
     base = root or prompts_dir()
     problems = []
     for name in template_names(base):
-        task, _ = _split(name)
-        path = base / task / f"{name.split('/', 1)[1]}.j2"
-        source = read_text(path)
-        env = environment(base)
-        try:
-            ast = env.parse(source)
-        except jinja2.TemplateSyntaxError as exc:
-            problems.append(f"{path}:{exc.lineno}: {exc.message}")
-            continue
-        variables = provided_variables(TASKS[task])
-        for var in sorted(jinja2.meta.find_undeclared_variables(ast) - variables - set(env.globals)):
-            lines = [i for i, line in enumerate(source.splitlines(), 1) if re.search(rf"\b{re.escape(var)}\b", line)]
-            problems.append(f"{path}:{lines[0] if lines else 1}: variable {var!r} is not provided by task {task!r} "
-                            f"(it provides {', '.join(sorted(variables))})")
-        args = _answer_macro_args(ast)
-        fields = TASKS[task].answer_fields
-        if args is None:
-            problems.append(f"{path}:1: defines no `answer` macro")
-        elif not set(args) <= set(fields):
-            problems.append(f"{path}:1: `answer` takes {args}; task {task!r} passes {list(fields)}")
+        task, stem = _split(name)
+        problems += lint_source(name, read_text(base / task / f"{stem}.j2"), base)
     return problems

@@ -31,6 +31,12 @@ from icl.tasks import TASKS
 
 _ROLE_OPEN, _ROLE_SEP, _ROLE_CLOSE = "\x1e", "\x1f", "\x1d"
 _ROLES = ("system", "user", "assistant")
+_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_RENDER_ERRORS = (jinja2.TemplateError, TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError,
+                  ArithmeticError, RecursionError)
+"""What a template's own code can raise while it renders (`{{ 1/0 }}`, a macro calling itself): each
+becomes a TemplateError at the template's line, not a traceback. (jinja2.UndefinedError and the
+sandbox's SecurityError are TemplateErrors.)"""
 
 @dataclass(frozen=True)
 class RenderedTemplate:
@@ -39,7 +45,10 @@ class RenderedTemplate:
     name: str
     """`<task>/<name>`."""
     path: Path
+    """Where it lives, or would live once saved (`prompts/<task>/<name>.j2`); errors name it."""
     template: jinja2.Template
+    source: str | None = None
+    """Its text where that is not the file at `path` (a template edited but not saved, `template_from_source`)."""
 
 
 def _message(role: str, caller: Any) -> str:
@@ -88,7 +97,7 @@ def _split(name: str) -> tuple[str, str]:
 
 def template_variables(tpl: RenderedTemplate) -> set[str]:
     """The variables a template reads from its context (not counting its own macros and sets)."""
-    ast = tpl.template.environment.parse(read_text(tpl.path))
+    ast = tpl.template.environment.parse(tpl.source if tpl.source is not None else read_text(tpl.path))
     return set(meta.find_undeclared_variables(ast)) - set(tpl.template.environment.globals)
 
 
@@ -105,6 +114,26 @@ def load_template(name: str, root: Path | None = None) -> RenderedTemplate:
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from None
     return RenderedTemplate(name=name, path=path, template=template)
+
+
+def template_from_source(name: str, source: str, root: Path | None = None) -> RenderedTemplate:
+    """A template from text that is not (yet) a file: what `icl author` renders while a template is edited.
+
+    Compiled in the same sandboxed, budgeted environment as `load_template` (so `{% import %}` of other
+    templates, StrictUndefined and the render budget behave exactly as in a run) and under the path it
+    would be saved to, so that every error names that file and the line in `source`."""
+    base = root or prompts_dir()
+    task, stem = _split(name)
+    if not _STEM.fullmatch(stem):
+        raise TemplateError(f"template {name!r}: a name is letters, digits, '_' and '-' (it becomes a file name)")
+    path = base / task / f"{stem}.j2"
+    env = environment(base)
+    try:
+        code = env.compile(source, name=f"{task}/{stem}.j2", filename=str(path))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from None
+    template = env.template_class.from_code(env, code, env.make_globals(None))
+    return RenderedTemplate(name=name, path=path, template=template, source=source)
 
 
 def _template_line(tpl: RenderedTemplate, exc: BaseException) -> int | None:
@@ -128,8 +157,7 @@ def _module(tpl: RenderedTemplate, context: Mapping[str, Any]) -> Any:
     def make() -> Any:
         try:
             return tpl.template.make_module(dict(context))
-        except (jinja2.UndefinedError, jinja2.TemplateError, TemplateError, TypeError, ValueError,
-                AttributeError, KeyError, IndexError) as exc:
+        except _RENDER_ERRORS as exc:
             raise _render_error(tpl, exc) from None
 
     return _within_budget(tpl, make)
@@ -186,7 +214,7 @@ def answers(tpl: RenderedTemplate, context: Mapping[str, Any], args: Sequence[Ma
         # labels' macros themselves.
         try:
             return [str(macro(**{k: v for k, v in kwargs.items() if k in accepted})) for kwargs in args]
-        except (jinja2.UndefinedError, jinja2.TemplateError, TypeError) as exc:
+        except _RENDER_ERRORS as exc:
             raise _render_error(tpl, exc) from None
 
     return list(_within_budget(tpl, call_all))

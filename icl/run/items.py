@@ -14,7 +14,7 @@ from typing import Any
 from icl.augment.selflabel import Labeler
 from icl.data import Example, LabelSet, Registry, builtin_registry, load_run
 from icl.prompts.prompt import Prompt
-from icl.prompts.render import answers, load_template, render
+from icl.prompts.render import RenderedTemplate, answers, load_template, render
 from icl.run.timings import Phases
 from icl.shots import prepare
 from icl.sweep.spec import RunSpec
@@ -46,10 +46,12 @@ class RunItems:
 
 
 def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Callable[..., Any] | None = None,
-                labeler: Labeler | None = None, phases: Phases | None = None) -> RunItems:
+                labeler: Labeler | None = None, phases: Phases | None = None,
+                template: RenderedTemplate | None = None) -> RunItems:
     """Select demos and render every prompt of a run (deterministic for a given spec). `labeler` lends
     the run's model to augmentations that need it (`selflabel`). `phases` times reading the data apart
-    from the rest."""
+    from the rest. `template` renders instead of the file `spec.template` names (`icl author`'s unsaved
+    edit of it; everything else about the run stays the spec's)."""
     task = get_task(spec.task)
     registry = registry or builtin_registry()
     with (phases or Phases()).phase("data load"):
@@ -62,7 +64,7 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
         pool, hint_fn = augmenter(spec, data, labeler, registry)
     rng = random.Random(spec.seed)
     select = prepare(spec.selector, pool, data.test if spec.shots else (), spec.fixed_ids)
-    template = load_template(spec.template)
+    template = template or load_template(spec.template)
     cand_args = task.answer_args(data.labels) if spec.ranks else []
     items = []
     for ex in data.test:
