@@ -9,6 +9,8 @@ import pytest
 
 from icl.data import load_flores
 from icl.metrics import (
+    bootstrap_accuracy,
+    bootstrap_mt,
     paired_bootstrap_accuracy,
     paired_bootstrap_mt,
     score_accuracy,
@@ -177,3 +179,25 @@ def test_sufficient_statistics_give_sacrebleus_corpus_scores(metric: str) -> Non
         for rows in ([0], [3], [7], list(range(10)), list(range(30)), [1, 1, 2, 7, 7, 7]):
             expected = scorer.corpus_score([hyps[i] for i in rows], [[refs[i] for i in rows]]).score
             assert score_from_stats(metric, stats[rows].sum(0)) == pytest.approx(expected, abs=1e-4), rows
+
+
+@pytest.mark.parametrize("metric", ["chrf++", "bleu"])
+def test_bootstrap_mt_interval_holds_the_corpus_score(metric: str) -> None:
+    """One system's interval: its value is sacrebleu's corpus score, inside an interval of real width,
+    and the resampling is deterministic per seed."""
+    hyps, refs = _hyps_refs()
+    result = bootstrap_mt(metric, hyps, refs, resamples=200)
+    expected = (score_chrf if metric == "chrf++" else score_bleu)(hyps, refs).value
+    assert result.value == pytest.approx(expected, abs=1e-3)
+    assert result.ci_low < result.value < result.ci_high and type(result.value) is float
+    assert bootstrap_mt(metric, hyps, refs, resamples=200) == result
+    perfect = bootstrap_mt(metric, refs, refs, resamples=50)
+    assert perfect.value == perfect.ci_low == perfect.ci_high == 100.0
+
+
+@pytest.mark.parametrize(("correct", "value"), [([True] * 10, 100.0), ([False] * 10, 0.0), ([True, False] * 20, 50.0)])
+def test_bootstrap_accuracy_interval(correct: list[bool], value: float) -> None:
+    result = bootstrap_accuracy(correct, resamples=300)
+    assert result.value == value and result.ci_low <= value <= result.ci_high
+    if 0 < value < 100:
+        assert result.ci_low < value < result.ci_high

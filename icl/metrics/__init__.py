@@ -2,10 +2,17 @@
 and paired bootstraps from two systems' predictions to a `PairedResult`. Tasks pick theirs from here;
 nothing here knows about tasks, runs or files."""
 
-from icl.metrics.base import PairedResult, Score
-from icl.metrics.intent import INTENT_METRICS, paired_bootstrap_accuracy, score_accuracy, score_macro_f1
+from icl.metrics.base import Interval, PairedResult, Score
+from icl.metrics.intent import (
+    INTENT_METRICS,
+    bootstrap_accuracy,
+    paired_bootstrap_accuracy,
+    score_accuracy,
+    score_macro_f1,
+)
 from icl.metrics.mt import (
     MT_METRICS,
+    bootstrap_mt,
     paired_bootstrap_mt,
     score_bleu,
     score_chrf,
@@ -14,6 +21,21 @@ from icl.metrics.mt import (
     spbleu_available,
 )
 
-__all__ = ["INTENT_METRICS", "MT_METRICS", "PairedResult", "Score", "paired_bootstrap_accuracy", "paired_bootstrap_mt",
-           "score_accuracy", "score_bleu", "score_chrf", "score_macro_f1", "score_sacrebleu", "score_spbleu",
-           "spbleu_available"]
+__all__ = [
+    "INTENT_METRICS",
+    "MT_METRICS",
+    "Interval",
+    "PairedResult",
+    "Score",
+    "bootstrap_accuracy",
+    "bootstrap_mt",
+    "paired_bootstrap_accuracy",
+    "paired_bootstrap_mt",
+    "score_accuracy",
+    "score_bleu",
+    "score_chrf",
+    "score_macro_f1",
+    "score_sacrebleu",
+    "score_spbleu",
+    "spbleu_available",
+]

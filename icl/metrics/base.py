@@ -23,6 +23,20 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """One system's score with a bootstrap 95% interval over its items (no baseline)."""
+
+    metric: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    resamples: int
+    method: str
+    """How the interval was computed, in words a reader can check."""
+
+
+@dataclass(frozen=True)
 class PairedResult:
     """The gain of system B over system A with a paired-bootstrap 95% interval."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from icl.metrics.base import PairedResult, Score
+from icl.metrics.base import Interval, PairedResult, Score
 
 
 def score_accuracy(predicted: Sequence[str | None], gold: Sequence[str]) -> Score:
@@ -62,3 +62,17 @@ def paired_bootstrap_accuracy(baseline_correct: Sequence[bool], system_correct: 
                         round(deltas[int(0.025 * resamples)], 4), round(deltas[int(0.975 * resamples) - 1], 4),
                         round((worse + 1) / (resamples + 1), 4), n, resamples,
                         f"paired bootstrap over items, {resamples} resamples, seed {seed}")
+
+
+def bootstrap_accuracy(correct: Sequence[bool], resamples: int = 1000, seed: int = 12345) -> Interval:
+    """Accuracy with the 2.5/97.5 percentiles of its value over item resamples (the resampling of
+    `paired_bootstrap_accuracy`, one system)."""
+    n = len(correct)
+    if n == 0:
+        raise ValueError("a bootstrap needs at least one item")
+    rng = random.Random(seed)
+    hits = [int(x) for x in correct]
+    values = sorted(100.0 * sum(hits[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    return Interval("accuracy", round(100.0 * sum(hits) / n, 4), round(values[int(0.025 * resamples)], 4),
+                    round(values[int(0.975 * resamples) - 1], 4), n, resamples,
+                    f"bootstrap over items ({resamples} resamples, seed {seed}); 95% percentile interval")

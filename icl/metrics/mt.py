@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from icl.metrics.base import PairedResult, Score
+from icl.metrics.base import Interval, PairedResult, Score
 
 
 def _sacrebleu_metric(name: str):
@@ -59,6 +59,27 @@ MT_METRICS: dict[str, Callable[[Sequence[str], Sequence[str]], Score]] = {
     "spbleu": score_spbleu,
     "chrf++": score_chrf,
 }
+
+
+def bootstrap_mt(metric: str, hyps: Sequence[str], refs: Sequence[str], resamples: int = 1000,
+                 seed: int = 12345) -> Interval:
+    """The corpus score of one system with the 2.5/97.5 percentiles of its score over item resamples:
+    the same resampling (RNG, index matrix, corpus scores from summed sentence statistics) as
+    `paired_bootstrap_mt`, one system at a time."""
+    import numpy as np
+
+    from icl.metrics.mt_stats import score_from_stats, sentence_stats
+
+    n = len(refs)
+    if n == 0 or len(hyps) != n:
+        raise ValueError("a bootstrap needs a non-empty hypothesis list as long as the references")
+    idxs = np.random.default_rng(seed).choice(n, size=(resamples, n), replace=True)
+    stats = sentence_stats(metric, hyps, refs)
+    scores = np.sort([score_from_stats(metric, s.sum(0)) for s in stats[idxs]])
+    return Interval(metric, round(float(score_from_stats(metric, stats.sum(0))), 4),
+                    round(float(np.percentile(scores, 2.5)), 4), round(float(np.percentile(scores, 97.5)), 4), n,
+                    resamples, f"bootstrap over items ({resamples} resamples, seed {seed}), corpus {metric} "
+                               "of each resample; 95% percentile interval")
 
 
 def paired_bootstrap_mt(metric: str, baseline_hyps: Sequence[str], system_hyps: Sequence[str],

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from icl.metrics import PairedResult, Score
+from icl.metrics import Interval, PairedResult, Score
 
 if TYPE_CHECKING:
     from icl.data.example import Example, LabelSet
@@ -124,6 +124,12 @@ class Task(Protocol):
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:
         """Paired bootstrap of system over baseline on the same items, one result per gain metric."""
+        ...
+
+    def interval(self, predictions: Sequence[str | None], references: Sequence[str], resamples: int,
+                 seed: int) -> list[Interval]:
+        """One system's scores with bootstrap 95% intervals over its items, one per gain metric (the
+        resampling `compare` uses, without a baseline)."""
         ...
 
 

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from icl.languages import get_language
-from icl.metrics import INTENT_METRICS, PairedResult, Score, paired_bootstrap_accuracy
+from icl.metrics import INTENT_METRICS, Interval, PairedResult, Score, bootstrap_accuracy, paired_bootstrap_accuracy
 from icl.tasks.base import Axis, Mode, SyntheticRecipe, argmax
 
 if TYPE_CHECKING:
@@ -92,6 +92,10 @@ class IntentTask:
                 resamples: int, seed: int) -> list[PairedResult]:
         return [paired_bootstrap_accuracy([p == r for p, r in zip(baseline, references, strict=True)],
                                           [p == r for p, r in zip(system, references, strict=True)], resamples, seed)]
+
+    def interval(self, predictions: Sequence[str | None], references: Sequence[str], resamples: int,
+                 seed: int) -> list[Interval]:
+        return [bootstrap_accuracy([p == r for p, r in zip(predictions, references, strict=True)], resamples, seed)]
 
 
 @cache
