@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icl.cli import lexicon, models, prompts
+from icl.cli import author, lexicon, models, prompts
 from icl.cli.common import clean_errors, out, print_table
 from icl.errors import IclError
 
@@ -24,6 +24,7 @@ app = typer.Typer(help="Multilingual in-context learning with lexicon augmentati
 app.add_typer(prompts.app, name="prompts")
 app.add_typer(models.app, name="models")
 app.add_typer(lexicon.app, name="lexicon")
+app.command("author")(author.author)
 
 
 @app.command()

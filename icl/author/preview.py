@@ -1,0 +1,234 @@
+"""One page view: a setting and a template's text -> every item's exact prompt (demos marked), the
+model's raw output, the prediction, the reference and the item's score, plus the aggregate with its
+bootstrap interval; and two views compared on the same items, as `icl compare` compares two runs.
+
+Prompts are built by `icl.run.items.build_items` from the `RunSpec` the setting makes (the unsaved
+template passed in), requests and cache keys come from `icl.run.requests`, and only what the
+completion cache lacks goes to the engine (`icl.run.engine_calls`), so a sweep of the same setting
+re-runs from this cache without a model. Scores come from the task object only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from rich.console import Console
+
+from icl.data import Example, Registry
+from icl.engines import Engine, GenParams
+from icl.errors import DataError
+from icl.metrics import Interval, PairedResult
+from icl.prompts.prompt import Prompt
+from icl.prompts.render import template_from_source
+from icl.run.cache import CompletionCache
+from icl.run.engine_calls import CachedLabeler, LazyEngine, SweepReport, generate_missing, progress_bar, score_missing
+from icl.run.items import PromptItem, RunItems, build_items
+from icl.run.requests import GenRequest, engine_identity, item_requests
+from icl.sweep.spec import ModelSpec, RunSpec
+from icl.tasks import argmax, get_task
+
+RESAMPLES, BOOTSTRAP_SEED = 1000, 12345
+"""`icl compare`'s defaults (icl.analysis.gains.compare_runs), used for every interval on the page."""
+TOP_LABELS = 5
+"""Ranking modes: how many best labels an item shows with their log-probabilities."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a displayed prompt: plain template text, a demonstration, or the query."""
+
+    text: str
+    kind: str = ""
+    """'' (template text), `demo` or `query`."""
+    demo: int = -1
+    """Which demonstration (0-based) for `demo` pieces."""
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One item as the page shows it."""
+
+    id: str
+    source: str
+    reference: str
+    demo_ids: tuple[str, ...]
+    segments: tuple[Segment, ...]
+    """The exact prompt (chat turns shown as `[role]` blocks), cut where demos and the query are."""
+    stop: tuple[str, ...]
+    output: str
+    """The raw output (ranking modes: the best label's continuation)."""
+    error: str | None
+    prediction: str | None
+    score: float | None
+    """The task's main metric on this item alone (sentence chrF++ for MT, 0/100 for accuracy)."""
+    top: tuple[tuple[str, float], ...] = ()
+    """Ranking modes: the best labels and their summed log-probabilities, best first."""
+    cached: bool = False
+    """Its answer came from the completion cache (no engine call)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A page view of one setting."""
+
+    spec: RunSpec
+    items: tuple[ItemView, ...]
+    metrics: tuple[tuple[str, float | None], ...]
+    """Every metric of the task over the items (None: could not be computed, e.g. spBLEU offline)."""
+    main_metric: str
+    intervals: tuple[Interval, ...]
+    """Bootstrap 95% intervals over the items (Task.interval), one per gain metric."""
+    cached: int
+    """Items whose answers were all in the completion cache."""
+    asked: int
+    """Answers the engine was asked for."""
+    seconds: float
+
+
+def _display_text(prompt: Prompt) -> str:
+    if prompt.messages is None:
+        return prompt.text or ""
+    return "\n\n".join(f"[{role}]\n{content}" for role, content in prompt.messages)
+
+
+def segments(text: str, demos: Sequence[Example], query: str) -> tuple[Segment, ...]:
+    """Cut a prompt where each demonstration's source ... target block and the query's source stand.
+
+    Found by searching the texts in order (demos first, then the query after the last demo), so a
+    template that writes a demo differently (a label reformatted by its `answer` macro) still gets the
+    demo's source marked; what is not found is simply not marked."""
+    cuts: list[tuple[int, int, str, int]] = []
+    pos = 0
+    for i, demo in enumerate(demos):
+        start = text.find(demo.source, pos) if demo.source else -1
+        if start < 0:
+            continue
+        end = start + len(demo.source)
+        after = text.find(demo.target, end) if demo.target else -1
+        if after >= 0 and "\n\n" not in text[end:after].strip("\n"):
+            end = after + len(demo.target)
+        cuts.append((start, end, "demo", i))
+        pos = end
+    start = text.rfind(query, pos) if query else -1
+    if start >= 0:
+        cuts.append((start, start + len(query), "query", -1))
+    out: list[Segment] = []
+    pos = 0
+    for start, end, kind, index in cuts:
+        if start > pos:
+            out.append(Segment(text[pos:start]))
+        out.append(Segment(text[start:end], kind, index))
+        pos = end
+    if pos < len(text):
+        out.append(Segment(text[pos:]))
+    return tuple(out)
+
+
+@dataclass
+class Asker:
+    """The session's warm engine and completion cache, lent to one page view at a time."""
+
+    model: ModelSpec
+    engine: Callable[[], Engine]
+    """Returns the warm engine (starting it the first time)."""
+    cache: CompletionCache
+
+    def lazy(self) -> LazyEngine:
+        return LazyEngine(self.model, factory=lambda _model: self.engine())
+
+
+def _quiet_progress() -> Any:
+    """The runner's progress bar, drawn into nothing (the page shows its own state)."""
+    return progress_bar(Console(file=io.StringIO(), quiet=True))
+
+
+def build(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> RunItems:
+    """The run's prompts with the page's template text in place of the file (an unsaved edit)."""
+    template = template_from_source(spec.template, source)
+    with _quiet_progress() as progress:
+        labeler = CachedLabeler(spec.model, asker.cache, asker.lazy(), progress, SweepReport(sweep_dir=_NOWHERE))
+        return build_items(spec, registry, labeler=labeler, template=template)
+
+
+def answer(spec: RunSpec, run_items: RunItems, asker: Asker) -> tuple[list[Any], list[bool], int]:
+    """Each item's answer (a generation dict, or the list of its label scores), whether it was all in
+    the cache, and how many answers the engine was asked for. Only what the cache lacks goes to the
+    engine, each answer stored as it arrives, under the keys `icl run` uses."""
+    identity = engine_identity(spec.model)
+    requests = [item_requests(spec, item, identity) for item in run_items.items]
+    gen: dict[str, tuple[Prompt, GenParams]] = {}
+    scores: dict[str, tuple[Prompt, str]] = {}
+    for r in (r for per_item in requests for r in per_item):
+        if isinstance(r, GenRequest):
+            gen[r.key] = (r.prompt, r.params)
+        else:
+            scores[r.key] = (r.prompt, r.continuation)
+    results = asker.cache.get_many([*gen, *scores])
+    was_cached = [all(r.key in results for r in per_item) for per_item in requests]
+    report = SweepReport(sweep_dir=_NOWHERE)
+    with _quiet_progress() as progress:
+        lazy = asker.lazy()
+        generate_missing(lazy, gen, results, asker.cache, progress, 0, spec.model.name, report)
+        score_missing(lazy, scores, results, asker.cache, progress, spec.model.name, report)
+    answers = [[results[r.key] for r in per_item] if spec.ranks else results[per_item[0].key]
+               for per_item in requests]
+    return answers, was_cached, report.generated + report.scored
+
+
+_NOWHERE = Path("/nonexistent-author-view")
+"""SweepReport wants a results folder; a page view writes none."""
+
+
+def view(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> Preview:
+    """Build, answer and score one setting's items."""
+    began = perf_counter()
+    task = get_task(spec.task)
+    run_items = build(spec, source, registry, asker)
+    answers, was_cached, asked = answer(spec, run_items, asker)
+    labels = run_items.labels
+    names = labels.labels if labels is not None else ()
+    views = [replace(_item_view(spec, item, got, task, labels, names), cached=hit)
+             for item, got, hit in zip(run_items.items, answers, was_cached, strict=True)]
+    preds = [v.prediction for v in views]
+    refs = [v.reference for v in views]
+    scored = task.score(preds, refs) if views else {}
+    intervals = tuple(task.interval(preds, refs, RESAMPLES, BOOTSTRAP_SEED)) if views else ()
+    return Preview(spec=spec, items=tuple(views), metrics=tuple((n, s.value) for n, s in scored.items()),
+                   main_metric=task.main_metric, intervals=intervals, cached=sum(was_cached), asked=asked,
+                   seconds=perf_counter() - began)
+
+
+def _item_view(spec: RunSpec, item: PromptItem, got: Any, task: Any, labels: Any, names: Sequence[str]) -> ItemView:
+    top: tuple[tuple[str, float], ...] = ()
+    if spec.ranks:
+        output, error = item.candidates[argmax(got)], None
+        prediction = task.pick(got, labels)
+        top = tuple(sorted(zip(names, (round(float(s), 4) for s in got), strict=True), key=lambda p: -p[1])[:TOP_LABELS])
+    else:
+        output, error = got["text"], got["error"]
+        prediction = task.predict(output, labels) if error is None else None
+    score = task.score([prediction], [item.example.target])[task.main_metric].value
+    return ItemView(id=item.example.id, source=item.example.source, reference=item.example.target,
+                    demo_ids=tuple(d.id for d in item.demos),
+                    segments=segments(_display_text(item.prompt), item.demos, item.example.source),
+                    stop=item.stop, output=output, error=error, prediction=prediction, score=score, top=top)
+
+
+def compare(a: Preview, b: Preview) -> list[PairedResult]:
+    """Paired bootstrap of B over A on the items both show, as `icl compare` does for two runs."""
+    if a.spec.task != b.spec.task:
+        raise DataError(f"B is a {b.spec.task} setting and A a {a.spec.task} one: nothing to pair")
+    rows_b = {v.id: v for v in b.items}
+    shared = [v for v in a.items if v.id in rows_b]
+    if not shared:
+        raise DataError("A and B share no items (another language, direction, data set or held-out pool?)")
+    for v in shared:
+        if v.reference != rows_b[v.id].reference:
+            raise DataError(f"item {v.id} has another reference in B than in A: not the same test set")
+    return get_task(a.spec.task).compare([v.prediction for v in shared], [rows_b[v.id].prediction for v in shared],
+                                         [v.reference for v in shared], RESAMPLES, BOOTSTRAP_SEED)

@@ -1,0 +1,171 @@
+"""The authoring session: one engine kept warm, and all of the page's model and cache work done in one
+worker thread.
+
+One thread because neither an engine nor an SQLite connection may be used from two threads at once
+(vLLM's offline engine is one process-wide object; `sqlite3` connections belong to their thread), and
+because the page has one author: requests queue and run in order. The engine starts when the session
+does, in that thread, so the page is up at once and the first edit waits only for what is left of the
+start. Nothing here catches anything but IclError, and that only to show it on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from icl.author.preview import Asker, Preview, compare, view
+from icl.author.settings import Setting, run_spec, sweep_yaml
+from icl.config import cache_dir
+from icl.data import Registry, builtin_registry
+from icl.data.files import read_text
+from icl.engines import Engine, EngineSpec, make_engine
+from icl.errors import IclError, TemplateError
+from icl.metrics import PairedResult
+from icl.prompts.lint import lint_source
+from icl.prompts.render import template_from_source
+from icl.run.cache import CompletionCache
+from icl.sweep.spec import ModelSpec, RunSpec
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one column of the page asks for: a setting, the editor's text, and the template file the
+    text was loaded from ('' for one not loaded from disk)."""
+
+    setting: Setting
+    source: str
+    original: str = ""
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A template written to disk and the sweep that re-runs what the page showed."""
+
+    path: Path
+    sweep_yaml: str
+    note: str = ""
+    """What the YAML leaves out, and why (the other column's unsaved template)."""
+
+
+class AuthorSession:
+    """One model for the page's lifetime, warm from the start."""
+
+    def __init__(self, model: ModelSpec, engine_factory: Callable[[ModelSpec], Engine] | None = None,
+                 verbose: bool = False, cache_path: Path | None = None, registry: Registry | None = None) -> None:
+        self.model = model
+        self.registry = registry or builtin_registry()
+        self._factory = engine_factory
+        self._verbose = verbose
+        self._cache_path = cache_path
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icl-author")
+        self._engine: Engine | None = None
+        self._cache: CompletionCache | None = None
+        self.engine_state = "not started"
+        """`not started`, `starting`, `ready`, or `failed: <message>` (shown on the page)."""
+
+    # --- in the worker thread -------------------------------------------------------------------
+    def _engine_now(self) -> Engine:
+        if self._engine is None:
+            self.engine_state = "starting"
+            try:
+                self._engine = (self._factory(self.model) if self._factory is not None else
+                                make_engine(EngineSpec(self.model.engine, self.model.name, self.model.args,
+                                                       self._verbose)))
+            except IclError as exc:
+                self.engine_state = f"failed: {exc}"
+                raise
+            self.engine_state = "ready"
+        return self._engine
+
+    def _asker(self) -> Asker:
+        if self._cache is None:
+            self._cache = CompletionCache(self._cache_path or cache_dir() / "completions.sqlite")
+        return Asker(self.model, self._engine_now, self._cache)
+
+    def _warm(self) -> None:
+        try:
+            self._engine_now()
+        except IclError:
+            pass  # recorded in engine_state, shown on the page; the next view that needs the model tries again
+
+    def _view(self, side: Side) -> Preview:
+        return view(self.spec(side.setting), side.source, self.registry, self._asker())
+
+    def _close(self) -> None:
+        if self._engine is not None and self._factory is None:  # a supplied engine belongs to its owner
+            self._engine.close()
+        self._engine = None
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    # --- from any thread --------------------------------------------------------------------------
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run `fn(*args)` in the worker thread, after everything submitted before it."""
+        return self._worker.submit(fn, *args)
+
+    def start(self) -> Future[None]:
+        """Start the engine in the worker thread now, so it is warm by the first edit."""
+        return self.submit(self._warm)
+
+    def spec(self, setting: Setting) -> RunSpec:
+        return run_spec(setting, self.model, self.registry)
+
+    def preview(self, side: Side) -> Future[Preview]:
+        return self.submit(self._view, side)
+
+    def paired(self, a: Preview, b: Preview) -> Future[list[PairedResult]]:
+        """B over A on their shared items, as `icl compare` pairs two runs (in the worker: a bootstrap
+        takes a moment and the page's server should not wait on it)."""
+        return self.submit(compare, a, b)
+
+    def close(self) -> None:
+        self.submit(self._close).result()
+        self._worker.shutdown()
+
+    # --- no model needed ----------------------------------------------------------------------------
+    def template_source(self, task: str, name: str) -> tuple[str, float]:
+        """A saved template's text and modification time (the page follows edits made on disk)."""
+        path = template_from_source(f"{task}/{name}", "").path
+        if not path.is_file():
+            raise TemplateError(f"{path}: template not found")
+        return read_text(path), path.stat().st_mtime
+
+    def lint(self, task: str, name: str, source: str) -> list[str]:
+        return lint_source(f"{task}/{name}", source)
+
+    def save(self, side: Side, others: Sequence[Side] = ()) -> Saved:
+        """Write `side`'s text to prompts/<task>/<name>.j2 and return the sweep that re-runs the page.
+
+        Refused: a template with lint problems (it would fail `icl prompts lint`), and a name that is
+        another existing file than the one the text was loaded from (no silent overwrite). Other
+        columns join the sweep when their template is saved as shown, so their cache entries match."""
+        setting = side.setting
+        name = f"{setting.task}/{setting.template}"
+        path = template_from_source(name, side.source).path  # checks the name and that the text parses
+        problems = lint_source(name, side.source)
+        if problems:
+            raise TemplateError(f"not saved: {problems[0]}")
+        if path.is_file() and setting.template != side.original and read_text(path) != side.source:
+            raise TemplateError(f"{path}: not saved: another template has this name (load it to edit it, "
+                                "or choose a new name)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(side.source if side.source.endswith("\n") else side.source + "\n", encoding="utf-8")
+        sides, left_out = [side], []
+        for other in others:
+            other_path = template_from_source(f"{other.setting.task}/{other.setting.template}", other.source).path
+            saved = other_path.is_file() and read_text(other_path).rstrip("\n") == other.source.rstrip("\n")
+            if saved and other.setting.task == setting.task:
+                sides.append(other)
+            else:
+                left_out.append(other.setting.template)
+        specs = [self.spec(s.setting) for s in sides]
+        text = sweep_yaml(f"author-{setting.task}-{setting.template}", self.model, specs, [s.setting for s in sides])
+        note = (f"the other column ({', '.join(left_out)}) is not in this sweep: its template is not saved as shown"
+                if left_out else "")
+        return Saved(path, text, note)
