@@ -7,7 +7,7 @@ next to the editor, at the template line where there is one; anything else is a 
 with the server still up.
 
 API (all JSON): GET /api/options, GET /api/status, GET /api/template?task=&name=, POST /api/lint
-{task, name, source}, POST /api/preview {side}, POST /api/compare {a, b}, POST /api/save {side, others}.
+{task, name, source}, POST /api/preview {side}, POST /api/compare {a, b}, POST /api/save {columns, index}.
 A side is {setting, source, original}: see icl.author.session.Side.
 """
 
@@ -148,9 +148,12 @@ def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = 
 
     async def save(request: Request) -> Response:
         body = await _body(request)
-        side = _side(body.get("side"), str(body.get("name", "a")))
-        others = [_side(raw, "other") for raw in body.get("others", []) or []]
-        saved = session.save(side, others)
+        raw = body.get("columns")
+        index = body.get("index", 0)
+        if not isinstance(raw, list) or not isinstance(index, int) or not 0 <= index < len(raw):
+            raise ConfigError("save: expected {columns: [side, ...], index}")
+        names = "ab"
+        saved = session.save([_side(c, names[i % 2]) for i, c in enumerate(raw)], index)
         if on_saved is not None:
             on_saved(saved)
         return JSONResponse({"path": str(saved.path), "yaml": saved.sweep_yaml, "note": saved.note})

@@ -139,12 +139,14 @@ class AuthorSession:
     def lint(self, task: str, name: str, source: str) -> list[str]:
         return lint_source(f"{task}/{name}", source)
 
-    def save(self, side: Side, others: Sequence[Side] = ()) -> Saved:
-        """Write `side`'s text to prompts/<task>/<name>.j2 and return the sweep that re-runs the page.
+    def save(self, columns: Sequence[Side], index: int = 0) -> Saved:
+        """Write column `index`'s text to prompts/<task>/<name>.j2 and return the sweep that re-runs the
+        page (the columns in page order, so B is compared against A as on the page).
 
         Refused: a template with lint problems (it would fail `icl prompts lint`), and a name that is
         another existing file than the one the text was loaded from (no silent overwrite). Other
         columns join the sweep when their template is saved as shown, so their cache entries match."""
+        side = columns[index]
         setting = side.setting
         name = f"{setting.task}/{setting.template}"
         path = template_from_source(name, side.source).path  # checks the name and that the text parses
@@ -156,11 +158,11 @@ class AuthorSession:
                                 "or choose a new name)")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(side.source if side.source.endswith("\n") else side.source + "\n", encoding="utf-8")
-        sides, left_out = [side], []
-        for other in others:
+        sides, left_out = [], []
+        for other in columns:
             other_path = template_from_source(f"{other.setting.task}/{other.setting.template}", other.source).path
-            saved = other_path.is_file() and read_text(other_path).rstrip("\n") == other.source.rstrip("\n")
-            if saved and other.setting.task == setting.task:
+            shown = other_path.is_file() and read_text(other_path).rstrip("\n") == other.source.rstrip("\n")
+            if other is side or (shown and other.setting.task == setting.task):
                 sides.append(other)
             else:
                 left_out.append(other.setting.template)

@@ -1,0 +1,273 @@
+"""`icl author` without a browser: settings checked as a sweep checks them, a view built through the
+runner's own steps and cache, the saved template and sweep YAML re-running from that cache, and the
+JSON API answering bad input with a message at the template line (tests/test_author_page.py drives
+the page itself in Chromium)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from icl.author.preview import Asker, segments, view
+from icl.author.server import make_app, problem
+from icl.author.session import AuthorSession, Side
+from icl.author.settings import Setting, run_spec, setting_from_json, sweep_yaml
+from icl.data import Example, builtin_registry
+from icl.engines import Completion, GenParams
+from icl.errors import ConfigError, TemplateError
+from icl.prompts.prompt import Prompt
+from icl.run.cache import CompletionCache
+from icl.run.runner import run_sweep
+from icl.sweep.load import load_sweep
+from icl.sweep.spec import ModelSpec
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL = ModelSpec("gemma-3-270m", "vllm")
+
+
+class PromptEngine:
+    """A stand-in model whose every output depends on the whole prompt (its length and last words), so
+    any template edit gives new outputs; rank scores prefer short labels. Counts what it was asked."""
+
+    def __init__(self) -> None:
+        self.generated = 0
+        self.scored = 0
+
+    def generate(self, prompts: Sequence[Prompt], params: GenParams,
+                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        outs = [Completion(text=f" {len(p.as_key())} " + " ".join(p.as_key().split()[-4:])) for p in prompts]
+        self.generated += len(prompts)
+        for i, out in enumerate(outs):
+            if on_result is not None:
+                on_result(i, out)
+        return outs
+
+    def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        self.scored += sum(len(c) for c in continuations)
+        return [[-float(len(c)) - len(p.as_key()) % 7 for c in conts] for p, conts in zip(prompts, continuations,
+                                                                                          strict=True)]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of prompts/ that saving may write into."""
+    root = tmp_path / "prompts"
+    shutil.copytree(REPO / "prompts", root)
+    monkeypatch.setenv("ICL_PROMPTS_DIR", str(root))
+    return root
+
+
+def _source(name: str) -> str:
+    return (REPO / "prompts" / f"{name}.j2").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"task": "nope", "language": "fra"}, "task: unknown task 'nope'"),
+    ({"task": "mt", "language": "fra", "shots": -1}, "shots: expected a whole number 0..64"),
+    ({"task": "mt", "language": "fra", "items": 0}, "items: expected a whole number 1..64"),
+    ({"task": "mt", "language": "fra", "axes": {"modes": "rank"}}, "axes.modes: task mt has no such key"),
+    ({"task": "intent", "language": "fra", "axes": {"modes": "vote"}}, "axes.modes: 'vote' is not one of"),
+    ({"task": "mt", "language": "fra", "colour": "red"}, "setting: unknown keys ['colour']"),
+    ({"task": "mt", "language": "fra", "morph": "yes"}, "morph: expected true or false"),
+])
+def test_bad_settings_name_the_field(body: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+        setting_from_json(body)
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    (Setting("mt", "plain", "klingon"), "language: unknown language"),
+    (Setting("mt", "plain", "fra", selector="psychic"), "selector: 'psychic' is not one of"),
+    (Setting("mt", "plain", "fra", pool="nowhere"), "pool: 'nowhere' is neither a split"),
+    (Setting("mt", "plain", "fra", dataset="massive"), "dataset: massive is a intent data set"),
+    (Setting("mt", "plain", "eng"), "language: 'eng' gives no run of task mt"),
+    (Setting("intent", "labels", "sw-KE", augment="selflabel", pool="train:en-US"), "augment: selflabel labels"),
+])
+def test_settings_that_make_no_run_say_why(setting: Setting, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        run_spec(setting, MODEL, builtin_registry())
+
+
+@pytest.mark.parametrize("settings", [
+    [Setting("mt", "plain", "fra", shots=2)],
+    [Setting("mt", "plain", "swh", axes=(("directions", "xx-en"),), pool="heldout:3", shots=1, items=5)],
+    [Setting("intent", "labels", "sw-KE", axes=(("modes", "rank"),), pool="train", shots=2, items=4)],
+    [Setting("mt", "plain", "fra", shots=1), Setting("mt", "instruct", "fra", shots=1)],
+    [Setting("mt", "plain", "fra", shots=0), Setting("mt", "instruct", "fra", shots=2, selector="random")],
+    [Setting("intent", "labels", "fra", axes=(("modes", "rank"),)), Setting("intent", "labels", "fra", axes=(("modes", "generate"),))],
+])
+def test_the_sweep_yaml_makes_exactly_the_runs_the_page_showed(settings: list[Setting], tmp_path: Path) -> None:
+    registry = builtin_registry()
+    specs = [run_spec(s, MODEL, registry) for s in settings]
+    path = tmp_path / "page.yaml"
+    path.write_text(sweep_yaml("page", MODEL, specs, settings), encoding="utf-8")
+    sweep = load_sweep(path)
+    ids = {r.run_id for r in sweep.runs}
+    assert {s.run_id for s in specs} <= ids
+    if len(specs) == 2:
+        (comparison,) = sweep.gains
+        flat = [{**s.to_json(), "model": MODEL.name, "engine": MODEL.engine} for s in specs]
+        assert all(flat[0][k] == v for k, v in comparison.baseline.items())
+        assert all(flat[1][k] == v for k, v in comparison.system.items())
+        differing = len(comparison.system)
+        assert len(ids) == (2 if differing == 1 else 2 ** differing)
+
+
+def test_segments_mark_each_demo_block_and_the_query() -> None:
+    demos = [Example("d:1", "Good morning.", "Bonjour.", "eng", "fra", "x"),
+             Example("d:2", "Thank you.", "Merci.", "eng", "fra", "x")]
+    text = "English: Good morning.\nFrench: Bonjour.\n\nEnglish: Thank you.\nFrench: Merci.\n\nEnglish: Hi.\nFrench:"
+    parts = segments(text, demos, "Hi.")
+    assert "".join(p.text for p in parts) == text
+    marked = [(p.kind, p.demo, p.text) for p in parts if p.kind]
+    assert marked == [("demo", 0, "Good morning.\nFrench: Bonjour."), ("demo", 1, "Thank you.\nFrench: Merci."),
+                      ("query", -1, "Hi.")]
+    # a demo whose source the template does not show is left unmarked, the rest still are
+    assert [p.kind for p in segments("English: Hi.\nFrench:", demos, "Hi.") if p.kind] == ["query"]
+
+
+def test_a_view_asks_the_engine_only_for_what_the_cache_lacks(tmp_path: Path) -> None:
+    engine = PromptEngine()
+    cache = CompletionCache(tmp_path / "c.sqlite")
+    asker = Asker(MODEL, lambda: engine, cache)
+    registry = builtin_registry()
+    spec = run_spec(Setting("mt", "plain", "fra", shots=2), MODEL, registry)
+    first = view(spec, _source("mt/plain"), registry, asker)
+    assert (len(first.items), first.cached, first.asked, engine.generated) == (8, 0, 8, 8)
+    item = first.items[0]
+    assert item.output.startswith(" ") and item.prediction == item.output.strip() and item.reference
+    assert [s.kind for s in item.segments if s.kind] == ["demo", "demo", "query"]
+    assert dict(first.metrics)["chrf++"] is not None and first.intervals[0].metric == "chrf++"
+    assert first.intervals[0].ci_low <= dict(first.metrics)["chrf++"] <= first.intervals[0].ci_high
+    again = view(spec, _source("mt/plain"), registry, asker)
+    assert (again.cached, again.asked, engine.generated) == (8, 0, 8) and again.items == tuple(
+        v.__class__(**{**v.__dict__, "cached": True}) for v in first.items)
+    edited = view(spec, "Translate.\n" + _source("mt/plain"), registry, asker)
+    assert (edited.cached, edited.asked) == (0, 8) and edited.items[0].output != item.output
+
+
+def test_a_rank_view_shows_the_best_labels_with_their_log_probabilities(tmp_path: Path) -> None:
+    asker = Asker(MODEL, PromptEngine, CompletionCache(tmp_path / "c.sqlite"))
+    registry = builtin_registry()
+    spec = run_spec(Setting("intent", "labels", "sw-KE", axes=(("modes", "rank"),), pool="train", items=3),
+                    MODEL, registry)
+    result = view(spec, _source("intent/labels"), registry, asker)
+    item = result.items[0]
+    assert len(item.top) == 5 and item.top[0][0] == item.prediction
+    assert [s for _, s in item.top] == sorted((s for _, s in item.top), reverse=True)
+    assert item.score in (0.0, 100.0) and result.main_metric == "accuracy"
+
+
+@pytest.fixture
+def session(prompts: Path, tmp_path: Path) -> Iterator[AuthorSession]:
+    engine = PromptEngine()
+    made = AuthorSession(MODEL, engine_factory=lambda model: engine)
+    made.start().result()
+    yield made
+    made.close()
+
+
+def test_saving_writes_the_template_and_a_sweep_that_reruns_from_the_cache(session: AuthorSession, prompts: Path,
+                                                                           tmp_path: Path) -> None:
+    source = "{#- mine -#}\nTranslate into {{ tgt_name }}.\n" + _source("mt/plain")
+    side = Side(Setting("mt", "mine", "fra", shots=1), source)
+    shown = session.preview(side).result()
+    base = Side(Setting("mt", "plain", "fra", shots=1), _source("mt/plain"), "plain")
+    session.preview(base).result()
+    saved = session.save([base, side], 1)
+    assert saved.path == prompts / "mt" / "mine.j2" and saved.path.read_text(encoding="utf-8") == source
+    assert saved.note == "" and "gains:" in saved.sweep_yaml
+    sweep_file = tmp_path / "again.yaml"
+    sweep_file.write_text(saved.sweep_yaml, encoding="utf-8")
+    report = run_sweep(load_sweep(sweep_file), tmp_path / "results",
+                       engine_factory=lambda model: pytest.fail("an engine was started: the page's cache missed"))
+    assert report.generated == 0 and report.cached == 16
+    rows = [json.loads(line) for line in
+            (report.sweep_dir / shown.spec.run_id / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["output"] for r in rows] == [v.output for v in shown.items]
+    assert [r["prompt"] for r in rows] == ["".join(s.text for s in v.segments) for v in shown.items]
+
+
+@pytest.mark.parametrize(("name", "source", "original", "message"), [
+    ("broken", "{% macro answer(target) %}{{ target }}{% endmacro %}\n{{ sorce }}", "",
+     "not saved: .*broken.j2:2: variable 'sorce' is not provided"),
+    ("instruct", "{% macro answer(target) %}{{ target }}{% endmacro %}\n{{ source }}", "plain",
+     "instruct.j2: not saved: another template has this name"),
+    ("../up", "{% macro answer(target) %}{{ target }}{% endmacro %}", "", "a name is letters, digits"),
+])
+def test_saving_refuses_what_would_break_a_sweep_or_another_file(session: AuthorSession, name: str, source: str,
+                                                                 original: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        session.save([Side(Setting("mt", name, "fra"), source, original)])
+
+
+def test_saving_leaves_out_a_column_whose_template_is_not_saved_as_shown(session: AuthorSession) -> None:
+    mine = Side(Setting("mt", "mine", "fra"), _source("mt/plain") + "\n{# mine #}")
+    edited = Side(Setting("mt", "plain", "fra"), "Edited.\n" + _source("mt/plain"), "plain")
+    saved = session.save([edited, mine], 1)
+    assert "plain" in saved.note and "templates: [mine]" in saved.sweep_yaml and "gains" not in saved.sweep_yaml
+
+
+@pytest.fixture
+def client(session: AuthorSession) -> TestClient:
+    return TestClient(make_app(session), raise_server_exceptions=False)
+
+
+def _side(template: str, source: str, **setting: object) -> dict:
+    return {"setting": {"task": "mt", "template": template, "language": "fra", **setting}, "source": source,
+            "original": template}
+
+
+@pytest.mark.parametrize(("body", "side", "line", "message"), [
+    ({"side": _side("plain", "{% macro answer(target) %}{% endmacro %}\n\n{{ nope }}")}, "a", 3, "'nope' is undefined"),
+    ({"side": _side("plain", "{% macro answer(target) %}{% endmacro %}\n{% for %}")}, "a", 2, "Expected an expression"),
+    ({"side": _side("plain", "{{ 1/0 }}")}, "a", 1, "ZeroDivisionError"),
+    ({"side": _side("plain", "x", language="xx-zz")}, "a", None, "language: unknown language"),
+    ({"side": _side("plain", "x", shots="many")}, "a", None, "shots: expected a whole number"),
+    ({"side": {"source": 3}}, "a", None, "a: expected {setting, source, original}"),
+    ({"a": _side("plain", _source("mt/plain")), "b": _side("plain", _source("mt/plain"), language="spa")}, "b", None,
+     "another reference in B"),
+    ({"a": _side("plain", _source("mt/plain")), "b": _side("plain", "{{ oops }}")}, "b", 1, "'oops' is undefined"),
+])
+def test_the_api_answers_bad_input_with_a_message_at_the_line(client: TestClient, body: dict, side: str,
+                                                              line: int | None, message: str) -> None:
+    response = client.post("/api/compare" if "a" in body else "/api/preview", json=body)
+    assert response.status_code == 422, response.text
+    data = response.json()
+    assert message in data["error"] and data["line"] == line and data["side"] == side
+    assert client.post("/api/preview", json={"side": _side("plain", _source("mt/plain"))}).status_code == 200
+
+
+def test_the_api_survives_what_is_not_json_and_a_bug(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert client.post("/api/preview", content=b"{no").json()["error"] == "request: the body is not JSON"
+    import icl.author.session as session_module
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(session_module, "view", broken)
+    assert client.post("/api/preview", json={"side": _side("plain", _source("mt/plain"))}).status_code == 500
+    monkeypatch.undo()
+    assert client.get("/api/status").json() == {"engine": "ready"}
+
+
+def test_lint_and_template_endpoints(client: TestClient, prompts: Path) -> None:
+    got = client.get("/api/template", params={"task": "mt", "name": "plain"}).json()
+    assert got["source"] == _source("mt/plain") and got["mtime"] > 0
+    problems = client.post("/api/lint", json={"task": "mt", "name": "plain",
+                                              "source": got["source"].replace("{{ source }}", "{{ sorce }}")}).json()
+    (only,) = problems["problems"]
+    assert only["line"] == 9 and only["file"] == str(prompts / "mt" / "plain.j2")
+    assert client.get("/api/template", params={"task": "mt", "name": "nothing"}).status_code == 422
+    assert problem("x.j2:4: boom") == {"error": "x.j2:4: boom", "file": "x.j2", "line": 4, "side": ""}
+    options = client.get("/api/options").json()
+    assert "plain" in options["tasks"]["mt"]["templates"] and options["tasks"]["intent"]["axes"][0]["key"] == "modes"
+    assert "first" in options["selectors"] and "none" in options["augments"]
