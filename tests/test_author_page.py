@@ -1,0 +1,277 @@
+"""The authoring page in a real headless Chromium (Debian's chromium, driven by Debian's chromium-driver
+through Selenium): load, edit, error, compare, save, the way an author uses it.
+
+The fast tests serve the page over a stand-in model (tests/test_author.py's PromptEngine) in a
+thread; the `vllm` test starts the real `icl author` command on the embedded model and times an edit
+until 8 new MT outputs with scores are on the page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from conftest import engine_env
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select, WebDriverWait
+from test_author import PromptEngine
+
+from icl.author.server import make_app
+from icl.author.session import AuthorSession
+from icl.sweep.load import load_sweep
+from icl.sweep.spec import ModelSpec
+
+REPO = Path(__file__).resolve().parent.parent
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1400,1600"]
+
+
+def _found(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail(f"{names[0]} not found: scripts/setup.sh installs Debian's chromium and chromium-driver (as root)")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = _found("chromium", "chromium-browser")  # Debian's, never a downloaded one
+    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(_found("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def prompts_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("author") / "prompts"
+    shutil.copytree(REPO / "prompts", root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ICL_PROMPTS_DIR", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def page_url(prompts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The page over the stand-in model, served by uvicorn in a thread."""
+    engine = PromptEngine()
+    session = AuthorSession(ModelSpec("gemma-3-270m", "vllm"), engine_factory=lambda model: engine,
+                            cache_path=tmp_path_factory.mktemp("cache") / "completions.sqlite")
+    session.start()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(make_app(session), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server.should_exit = True
+    thread.join(10)
+    session.close()
+
+
+def _wait(driver: WebDriver, condition, timeout: float = 60, what: str = "") -> object:
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d), message=what)
+
+
+def _pane(driver: WebDriver, side: str) -> WebElement:
+    return driver.find_element(By.ID, f"pane-{side}")
+
+
+def _runs(driver: WebDriver, side: str = "a") -> int:
+    return int(_pane(driver, side).get_attribute("data-runs") or 0)
+
+
+def _after_run(driver: WebDriver, before: int, side: str = "a", timeout: float = 60) -> None:
+    _wait(driver, lambda d: _runs(d, side) > before and d.find_element(By.TAG_NAME, "body").get_attribute(
+        "data-state") == "idle", timeout, f"pane {side} did not finish a run")
+
+
+def _set_source(driver: WebDriver, side: str, text: str) -> None:
+    """Replace the editor's text as a paste would (an input event), leaving typing to _type."""
+    editor = _pane(driver, side).find_element(By.CSS_SELECTOR, ".source")
+    driver.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",
+                          editor, text)
+
+
+def _outputs(driver: WebDriver, side: str = "a") -> list[str]:
+    return [e.text for e in _pane(driver, side).find_elements(By.CSS_SELECTOR, "tr.item pre.output")]
+
+
+def _open(driver: WebDriver, url: str) -> None:
+    driver.get(url)
+    _after_run(driver, 0)
+
+
+def test_load_shows_prompts_outputs_and_scores(browser: WebDriver, page_url: str) -> None:
+    _open(browser, page_url)
+    pane = _pane(browser, "a")
+    rows = pane.find_elements(By.CSS_SELECTOR, "tr.item")
+    assert len(rows) == 8
+    first = rows[0]
+    assert first.find_element(By.CSS_SELECTOR, "pre.prompt").text.startswith("English: ")
+    demo = first.find_element(By.CSS_SELECTOR, "mark.demo")  # 1 shot, marked with its id
+    assert demo.get_attribute("data-label") == "demo 1 (ntrex:0)" and demo.text
+    assert first.find_element(By.CSS_SELECTOR, "mark.query").text
+    assert all(re.fullmatch(r"\d+\.\d\d", r.find_element(By.CSS_SELECTOR, "td.score").text) for r in rows)
+    assert all(r.find_element(By.CSS_SELECTOR, "td.reference").text for r in rows)
+    aggregate = pane.find_element(By.CSS_SELECTOR, ".aggregate").text
+    assert re.match(r"chrf\+\+ \d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\]", aggregate), aggregate
+    assert "bootstrap over items (1000 resamples" in aggregate and "8 items" in aggregate
+    assert browser.find_element(By.ID, "engine-state").text == "ready"
+
+
+def test_typing_in_the_editor_gives_new_outputs(browser: WebDriver, page_url: str) -> None:
+    _open(browser, page_url)
+    before, runs = _outputs(browser), _runs(browser)
+    editor = _pane(browser, "a").find_element(By.CSS_SELECTOR, ".source")
+    editor.click()
+    editor.send_keys(Keys.CONTROL, Keys.END)
+    editor.send_keys(" (in {{ tgt_name }})")
+    _after_run(browser, runs)
+    _wait(browser, lambda d: _outputs(d) != before and "(in French)" in _pane(d, "a").find_element(
+        By.CSS_SELECTOR, "pre.prompt").text, 30, "the edit did not reach the prompts and outputs")
+    assert "(0 from the cache, 8 answers asked" in _pane(browser, "a").find_element(By.CSS_SELECTOR, ".aggregate").text
+
+
+@pytest.mark.parametrize(("source", "line", "message"), [
+    ("{%- macro answer(target) %} {{ target }}{% endmacro -%}\n{{ src_name }}: {{ source }}\n{{ sorce }}", 3,
+     "variable 'sorce' is not provided"),
+    ("{%- macro answer(target) %} {{ target }}{% endmacro -%}\n{% for d in %}\n", 2, "Expected an expression"),
+    ("{%- macro answer(target) %} {{ target }}{% endmacro -%}\n\n\n{{ 'x' * 10**9 }}", 4, "at most 1,000,000"),
+])
+def test_a_template_error_shows_at_its_line_and_the_server_stays_up(browser: WebDriver, page_url: str, source: str,
+                                                                    line: int, message: str) -> None:
+    _open(browser, page_url)
+    _set_source(browser, "a", source)
+    pane = _pane(browser, "a")
+    problem = _wait(browser, lambda d: next((e for e in pane.find_elements(By.CSS_SELECTOR, ".problems div")
+                                             if message in e.text), None), 30, f"no problem shown: {message}")
+    assert problem.get_attribute("data-line") == str(line) and f"plain.j2:{line}:" in problem.text
+    marked = pane.find_elements(By.CSS_SELECTOR, ".gutter span.err")
+    assert [e.text for e in marked] == [str(line)]
+    if "not provided" not in message:  # lint passes this one; rendering finds it, so Run shows it too
+        runs = _runs(browser)
+        pane.find_element(By.CSS_SELECTOR, ".run").click()
+        _after_run(browser, runs)
+        assert message in pane.find_element(By.CSS_SELECTOR, ".problems").text
+    runs = _runs(browser)
+    Select(pane.find_element(By.NAME, "load")).select_by_value("instruct")
+    _after_run(browser, runs)
+    assert pane.find_elements(By.CSS_SELECTOR, ".problems div") == [] and len(_outputs(browser)) == 8
+
+
+def test_compare_two_templates_on_the_same_items(browser: WebDriver, page_url: str) -> None:
+    _open(browser, page_url)
+    browser.find_element(By.ID, "compare-toggle").click()
+    pane_b = _wait(browser, lambda d: d.find_element(By.ID, "pane-b"), 10)
+    runs = _runs(browser, "b")
+    Select(pane_b.find_element(By.NAME, "load")).select_by_value("instruct")
+    _wait(browser, lambda d: _runs(d, "b") > runs and "Translate the following" in _pane(d, "b").find_element(
+        By.CSS_SELECTOR, "pre.prompt").text, 60, "B did not run the instruct template")
+    _after_run(browser, _runs(browser, "b") - 1, "b")
+    table = browser.find_element(By.ID, "comparison")
+    assert table.is_displayed()
+    cells = [[c.text for c in row.find_elements(By.TAG_NAME, "td")] for row in table.find_elements(By.TAG_NAME, "tr")]
+    metrics = {row[0]: row for row in cells if row}
+    assert set(metrics) == {"chrf++", "bleu"} and all(row[6] == "8" for row in metrics.values())
+    assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", metrics["chrf++"][4])
+    assert "sacrebleu paired bootstrap (1000 resamples" in table.text
+    ids_a = [r.get_attribute("data-id") for r in _pane(browser, "a").find_elements(By.CSS_SELECTOR, "tr.item")]
+    ids_b = [r.get_attribute("data-id") for r in pane_b.find_elements(By.CSS_SELECTOR, "tr.item")]
+    assert ids_a == ids_b and _outputs(browser, "a") != _outputs(browser, "b")
+
+
+def test_save_writes_the_template_and_prints_the_sweep(browser: WebDriver, page_url: str, prompts_dir: Path,
+                                                       tmp_path: Path) -> None:
+    _open(browser, page_url)
+    pane = _pane(browser, "a")
+    source = "{#- written in the browser test -#}\n" + (REPO / "prompts" / "mt" / "instruct.j2").read_text(
+        encoding="utf-8").replace("Translate the following sentences", "Please translate these sentences")
+    runs = _runs(browser)
+    _set_source(browser, "a", source)
+    name = pane.find_element(By.CSS_SELECTOR, ".name")
+    name.clear()
+    name.send_keys("polite")
+    _after_run(browser, runs)
+    runs = _runs(browser)
+    pane.find_element(By.CSS_SELECTOR, ".save").click()
+    _after_run(browser, runs)  # shown again under the saved name: every answer from the cache
+    assert "(8 from the cache, 0 answers asked" in pane.find_element(By.CSS_SELECTOR, ".aggregate").text
+    sweep = _wait(browser, lambda d: d.find_element(By.ID, "sweep-yaml").text or None, 30, "no sweep YAML shown")
+    assert (prompts_dir / "mt" / "polite.j2").read_text(encoding="utf-8") == source
+    assert f"saved {prompts_dir / 'mt' / 'polite.j2'}" in browser.find_element(By.ID, "saved").text
+    path = tmp_path / "sweep.yaml"
+    path.write_text(sweep, encoding="utf-8")
+    (run,) = load_sweep(path).runs
+    assert run.template == "mt/polite" and run.limit == 8
+    assert run.run_id in browser.find_element(By.CSS_SELECTOR, "#pane-a .aggregate").text
+    options = Select(pane.find_element(By.NAME, "load")).options
+    assert "polite" in [o.get_attribute("value") for o in options]
+
+
+def test_a_template_changed_on_disk_reloads_in_the_page(browser: WebDriver, page_url: str, prompts_dir: Path) -> None:
+    _open(browser, page_url)
+    runs = _runs(browser)
+    path = prompts_dir / "mt" / "plain.j2"
+    original = path.read_text(encoding="utf-8")
+    try:
+        time.sleep(1.1)  # a new modification time
+        path.write_text("{#- edited elsewhere -#}\nFrom disk.\n" + original, encoding="utf-8")
+        _after_run(browser, runs, timeout=30)
+        _wait(browser, lambda d: _pane(d, "a").find_element(By.CSS_SELECTOR, "pre.prompt").text.startswith(
+            "From disk."), 30, "the page did not follow the file")
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+@pytest.mark.vllm
+def test_the_real_command_on_the_embedded_model(browser: WebDriver, prompts_dir: Path, model_dir: Path,
+                                                tmp_path: Path) -> None:
+    """`icl author` on vLLM: the page comes up, and an edit gives 8 new MT outputs with scores."""
+    env = {**engine_env(), "ICL_CACHE_DIR": str(tmp_path / "cache"), "ICL_PROMPTS_DIR": str(prompts_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "icl.cli", "author", "--port", "0", "--engine", "vllm"],
+                            env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        line = proc.stderr.readline() if proc.stderr else ""
+        url = re.search(r"http://\S+/", line)
+        assert url, line
+        browser.get(url.group(0))
+        _after_run(browser, 0, timeout=600)  # the engine starts behind the first view
+        assert browser.find_element(By.ID, "engine-state").text == "ready"
+        runs, before = _runs(browser), _outputs(browser)
+        began = time.monotonic()
+        _set_source(browser, "a", "{#- a new instruction -#}\nTranslate from {{ src_name }} to {{ tgt_name }}.\n\n"
+                    + (REPO / "prompts" / "mt" / "plain.j2").read_text(encoding="utf-8"))
+        _after_run(browser, runs, timeout=300)
+        took = time.monotonic() - began
+        outputs = _outputs(browser)
+        assert len(outputs) == 8 and outputs != before
+        scores = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#pane-a td.score")]
+        assert len(scores) == 8 and all(re.fullmatch(r"\d+\.\d\d", s) for s in scores)
+        print(f"\nedit -> 8 new MT outputs with scores on the page: {took:.1f} s (vLLM, gemma-3-270m)")
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    assert proc.returncode in (0, -15), os.strerror(abs(proc.returncode or 0))
