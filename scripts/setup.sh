@@ -20,12 +20,17 @@ else
   python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 fi
 icl models prepare
-# The report test opens report.html in Debian's headless Chromium.
-if ! command -v chromium >/dev/null 2>&1; then
+# The report test opens report.html in Debian's headless Chromium; the authoring page's test drives it
+# through Debian's chromium-driver (Selenium, from .[dev]), which matches the browser's version exactly.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="chromium"
+command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+    # shellcheck disable=SC2086  # two package names
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) >/dev/null
   else
-    echo "note: install Debian's chromium package (as root) for tests/test_report.py" >&2
+    echo "note: install Debian's$missing package(s) (as root) for tests/test_report.py and tests/test_author_page.py" >&2
   fi
 fi
 echo "set-up done: . .venv/bin/activate"

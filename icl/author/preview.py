@@ -129,17 +129,16 @@ def segments(text: str, demos: Sequence[Example], query: str) -> tuple[Segment, 
     return tuple(out)
 
 
-@dataclass
 class Asker:
-    """The session's warm engine and completion cache, lent to one page view at a time."""
+    """The session's warm engine and completion cache, lent to one page view at a time. One LazyEngine
+    for the session, so the engine's start is recorded once in the cache's throughput history (which
+    `icl plan` reads), as a sweep records it."""
 
-    model: ModelSpec
-    engine: Callable[[], Engine]
-    """Returns the warm engine (starting it the first time)."""
-    cache: CompletionCache
-
-    def lazy(self) -> LazyEngine:
-        return LazyEngine(self.model, factory=lambda _model: self.engine())
+    def __init__(self, model: ModelSpec, engine: Callable[[], Engine], cache: CompletionCache) -> None:
+        self.model = model
+        self.cache = cache
+        self.engine = LazyEngine(model, factory=lambda _model: engine())
+        """Starts (or fetches) the warm engine the first time a view needs the model."""
 
 
 def _quiet_progress() -> Any:
@@ -151,7 +150,7 @@ def build(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> RunIt
     """The run's prompts with the page's template text in place of the file (an unsaved edit)."""
     template = template_from_source(spec.template, source)
     with _quiet_progress() as progress:
-        labeler = CachedLabeler(spec.model, asker.cache, asker.lazy(), progress, SweepReport(sweep_dir=_NOWHERE))
+        labeler = CachedLabeler(spec.model, asker.cache, asker.engine, progress, SweepReport(sweep_dir=_NOWHERE))
         return build_items(spec, registry, labeler=labeler, template=template)
 
 
@@ -172,9 +171,8 @@ def answer(spec: RunSpec, run_items: RunItems, asker: Asker) -> tuple[list[Any],
     was_cached = [all(r.key in results for r in per_item) for per_item in requests]
     report = SweepReport(sweep_dir=_NOWHERE)
     with _quiet_progress() as progress:
-        lazy = asker.lazy()
-        generate_missing(lazy, gen, results, asker.cache, progress, 0, spec.model.name, report)
-        score_missing(lazy, scores, results, asker.cache, progress, spec.model.name, report)
+        generate_missing(asker.engine, gen, results, asker.cache, progress, 0, spec.model.name, report)
+        score_missing(asker.engine, scores, results, asker.cache, progress, spec.model.name, report)
     answers = [[results[r.key] for r in per_item] if spec.ranks else results[per_item[0].key]
                for per_item in requests]
     return answers, was_cached, report.generated + report.scored

@@ -64,7 +64,7 @@ class AuthorSession:
         self._cache_path = cache_path
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icl-author")
         self._engine: Engine | None = None
-        self._cache: CompletionCache | None = None
+        self._asked: Asker | None = None
         self.engine_state = "not started"
         """`not started`, `starting`, `ready`, or `failed: <message>` (shown on the page)."""
 
@@ -83,13 +83,14 @@ class AuthorSession:
         return self._engine
 
     def _asker(self) -> Asker:
-        if self._cache is None:
-            self._cache = CompletionCache(self._cache_path or cache_dir() / "completions.sqlite")
-        return Asker(self.model, self._engine_now, self._cache)
+        if self._asked is None:  # the SQLite connection is made (and used) in the worker thread only
+            cache = CompletionCache(self._cache_path or cache_dir() / "completions.sqlite")
+            self._asked = Asker(self.model, self._engine_now, cache)
+        return self._asked
 
     def _warm(self) -> None:
         try:
-            self._engine_now()
+            self._asker().engine.get()  # through the LazyEngine, as a view would
         except IclError:
             pass  # recorded in engine_state, shown on the page; the next view that needs the model tries again
 
@@ -100,9 +101,9 @@ class AuthorSession:
         if self._engine is not None and self._factory is None:  # a supplied engine belongs to its owner
             self._engine.close()
         self._engine = None
-        if self._cache is not None:
-            self._cache.close()
-            self._cache = None
+        if self._asked is not None:
+            self._asked.cache.close()
+            self._asked = None
 
     # --- from any thread --------------------------------------------------------------------------
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:

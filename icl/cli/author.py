@@ -44,6 +44,7 @@ def author(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # connections wait from now on, while the app is still being built
     except OSError as exc:
         raise ConfigError(f"--port: cannot listen on {host}:{port} ({exc.strerror}); try --port 0") from None
     session = AuthorSession(spec, verbose=verbose)
