@@ -21,10 +21,11 @@ from icl.author.settings import Setting, run_spec, sweep_yaml
 from icl.config import cache_dir
 from icl.data import Registry, builtin_registry
 from icl.data.files import read_text
-from icl.engines import Engine, EngineSpec, make_engine
+from icl.engines import Engine, EngineSpec, GenParams, make_engine
 from icl.errors import IclError, TemplateError
 from icl.metrics import PairedResult
 from icl.prompts.lint import lint_source
+from icl.prompts.prompt import Prompt
 from icl.prompts.render import template_from_source
 from icl.run.cache import CompletionCache
 from icl.sweep.spec import ModelSpec, RunSpec
@@ -90,7 +91,10 @@ class AuthorSession:
 
     def _warm(self) -> None:
         try:
-            self._asker().engine.get()  # through the LazyEngine, as a view would
+            engine = self._asker().engine.get()  # through the LazyEngine, as a view would
+            # One tiny generation, not cached: an engine's first call is its slowest (vLLM on CPU warms
+            # its kernels), and it should not land on the author's first edit.
+            engine.generate([Prompt(text="Hello.")], GenParams(max_tokens=4, stop=("\n",)))
         except IclError:
             pass  # recorded in engine_state, shown on the page; the next view that needs the model tries again
 
