@@ -271,3 +271,18 @@ def test_lint_and_template_endpoints(client: TestClient, prompts: Path) -> None:
     options = client.get("/api/options").json()
     assert "plain" in options["tasks"]["mt"]["templates"] and options["tasks"]["intent"]["axes"][0]["key"] == "modes"
     assert "first" in options["selectors"] and "none" in options["augments"]
+
+
+@pytest.mark.model
+def test_a_page_session_on_the_transformers_engine(model_dir: Path, prompts: Path) -> None:
+    """`icl author --engine hf`: the session's engine runs in its worker thread and answers a view."""
+    made = AuthorSession(ModelSpec("gemma-3-270m", "hf"))
+    try:
+        made.start().result()
+        assert made.engine_state == "ready"
+        shown = made.preview(Side(Setting("mt", "plain", "fra", shots=1, items=2, max_tokens=16),
+                                  _source("mt/plain"), "plain")).result()
+        assert len(shown.items) == 2 and shown.asked == 2 and all(v.error is None for v in shown.items)
+        assert all(v.score is not None for v in shown.items)
+    finally:
+        made.close()

@@ -275,3 +275,20 @@ def test_the_real_command_on_the_embedded_model(browser: WebDriver, prompts_dir:
         proc.terminate()
         proc.wait(60)
     assert proc.returncode in (0, -15), os.strerror(abs(proc.returncode or 0))
+
+
+def test_rank_mode_shows_the_best_labels_with_log_probabilities(browser: WebDriver, page_url: str) -> None:
+    _open(browser, page_url)
+    pane = _pane(browser, "a")
+    runs = _runs(browser)
+    Select(pane.find_element(By.NAME, "task")).select_by_value("intent")
+    _after_run(browser, runs)
+    runs = _runs(browser)
+    Select(pane.find_element(By.NAME, "axis:modes")).select_by_value("rank")
+    _after_run(browser, runs)
+    _wait(browser, lambda d: pane.find_elements(By.CSS_SELECTOR, "tr.item pre.top"), 30, "no label ranking shown")
+    top = pane.find_element(By.CSS_SELECTOR, "tr.item pre.top").text.splitlines()
+    assert len(top) == 5 and all(re.fullmatch(r"\w+  -\d+\.\d\d", line) for line in top)
+    first = pane.find_element(By.CSS_SELECTOR, "tr.item")
+    assert first.find_element(By.CSS_SELECTOR, "td.prediction").text == top[0].split()[0]
+    assert pane.find_element(By.CSS_SELECTOR, ".aggregate").text.startswith("accuracy ")
