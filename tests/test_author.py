@@ -286,3 +286,16 @@ def test_a_page_session_on_the_transformers_engine(model_dir: Path, prompts: Pat
         assert all(v.score is not None for v in shown.items)
     finally:
         made.close()
+
+
+def test_a_template_over_its_render_budget_is_an_error_at_its_line(client: TestClient,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page renders in its worker thread, where only the budget's deadline checks run (no SIGALRM):
+    they stop a runaway loop there too."""
+    monkeypatch.setenv("ICL_TEMPLATE_BUDGET", "0.3")
+    source = ("{% macro answer(target) %}{% endmacro %}\n{% for i in range(100000) %}\n"
+              "{% for j in range(100000) %}{% endfor %}{% endfor %}")
+    response = client.post("/api/preview", json={"side": _side("plain", source)})
+    data = response.json()
+    assert response.status_code == 422 and "over 0.3 s, the budget per prompt" in data["error"]
+    assert data["line"] in (2, 3)

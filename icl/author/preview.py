@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from icl.data import Example, Registry
+from icl.data import Example, LabelSet, Registry
 from icl.engines import Engine, GenParams
 from icl.errors import DataError
 from icl.metrics import Interval, PairedResult
@@ -30,7 +30,7 @@ from icl.run.engine_calls import CachedLabeler, LazyEngine, SweepReport, generat
 from icl.run.items import PromptItem, RunItems, build_items
 from icl.run.requests import GenRequest, engine_identity, item_requests
 from icl.sweep.spec import ModelSpec, RunSpec
-from icl.tasks import argmax, get_task
+from icl.tasks import Task, argmax, get_task
 
 RESAMPLES, BOOTSTRAP_SEED = 1000, 12345
 """`icl compare`'s defaults (icl.analysis.gains.compare_runs), used for every interval on the page."""
@@ -201,7 +201,8 @@ def view(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> Previe
                    seconds=perf_counter() - began)
 
 
-def _item_view(spec: RunSpec, item: PromptItem, got: Any, task: Any, labels: Any, names: Sequence[str]) -> ItemView:
+def _item_view(spec: RunSpec, item: PromptItem, got: Any, task: Task, labels: LabelSet | None,
+               names: Sequence[str]) -> ItemView:
     top: tuple[tuple[str, float], ...] = ()
     if spec.ranks:
         output, error = item.candidates[argmax(got)], None

@@ -23,7 +23,7 @@ from icl.languages import get_language
 from icl.shots import SELECTORS
 from icl.sweep.grid import AUGMENTS, applicable
 from icl.sweep.spec import ModelSpec, Pool, RunSpec
-from icl.tasks import TASKS, get_task
+from icl.tasks import get_task
 
 MAX_ITEMS = 64
 """Most items one page view shows (a page is for reading outputs; a sweep is for measuring)."""
@@ -201,8 +201,3 @@ def sweep_yaml(name: str, model: ModelSpec, specs: Sequence[RunSpec], settings: 
             comment += (f"# A and B differ in {len(base)} fields, so this sweep has {runs} runs; the page showed "
                         f"{specs[0].run_id} (A) and {specs[1].run_id} (B)\n")
     return comment + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
-
-
-def known_tasks() -> list[str]:
-    """The tasks the page offers."""
-    return list(TASKS)
