@@ -116,7 +116,7 @@ def _set_source(driver: WebDriver, side: str, text: str) -> None:
 
 
 def _outputs(driver: WebDriver, side: str = "a") -> list[str]:
-    return [e.text for e in _pane(driver, side).find_elements(By.CSS_SELECTOR, "tr.item pre.output")]
+    return [e.text for e in _pane(driver, side).find_elements(By.CSS_SELECTOR, ".item pre.output")]
 
 
 def _open(driver: WebDriver, url: str) -> None:
@@ -127,7 +127,7 @@ def _open(driver: WebDriver, url: str) -> None:
 def test_load_shows_prompts_outputs_and_scores(browser: WebDriver, page_url: str) -> None:
     _open(browser, page_url)
     pane = _pane(browser, "a")
-    rows = pane.find_elements(By.CSS_SELECTOR, "tr.item")
+    rows = pane.find_elements(By.CSS_SELECTOR, ".item")
     assert len(rows) == 8
     first = rows[0]
     assert first.find_element(By.CSS_SELECTOR, "pre.prompt").text.startswith("English: ")
@@ -198,8 +198,8 @@ def test_compare_two_templates_on_the_same_items(browser: WebDriver, page_url: s
     assert set(metrics) == {"chrf++", "bleu"} and all(row[6] == "8" for row in metrics.values())
     assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", metrics["chrf++"][4])
     assert "sacrebleu paired bootstrap (1000 resamples" in table.text
-    ids_a = [r.get_attribute("data-id") for r in _pane(browser, "a").find_elements(By.CSS_SELECTOR, "tr.item")]
-    ids_b = [r.get_attribute("data-id") for r in pane_b.find_elements(By.CSS_SELECTOR, "tr.item")]
+    ids_a = [r.get_attribute("data-id") for r in _pane(browser, "a").find_elements(By.CSS_SELECTOR, ".item")]
+    ids_b = [r.get_attribute("data-id") for r in pane_b.find_elements(By.CSS_SELECTOR, ".item")]
     assert ids_a == ids_b and _outputs(browser, "a") != _outputs(browser, "b")
 
 
@@ -286,9 +286,9 @@ def test_rank_mode_shows_the_best_labels_with_log_probabilities(browser: WebDriv
     runs = _runs(browser)
     Select(pane.find_element(By.NAME, "axis:modes")).select_by_value("rank")
     _after_run(browser, runs)
-    _wait(browser, lambda d: pane.find_elements(By.CSS_SELECTOR, "tr.item pre.top"), 30, "no label ranking shown")
-    top = pane.find_element(By.CSS_SELECTOR, "tr.item pre.top").text.splitlines()
+    _wait(browser, lambda d: pane.find_elements(By.CSS_SELECTOR, ".item pre.top"), 30, "no label ranking shown")
+    top = pane.find_element(By.CSS_SELECTOR, ".item pre.top").text.splitlines()
     assert len(top) == 5 and all(re.fullmatch(r"\w+  -\d+\.\d\d", line) for line in top)
-    first = pane.find_element(By.CSS_SELECTOR, "tr.item")
+    first = pane.find_element(By.CSS_SELECTOR, ".item")
     assert first.find_element(By.CSS_SELECTOR, "td.prediction").text == top[0].split()[0]
     assert pane.find_element(By.CSS_SELECTOR, ".aggregate").text.startswith("accuracy ")
