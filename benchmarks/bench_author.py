@@ -62,7 +62,7 @@ def main() -> None:
         start = _wait_ready(url, proc)
         plain = (REPO / "prompts" / "mt" / "plain.j2").read_text(encoding="utf-8")
         setting = {"task": "mt", "template": "plain", "language": args.lang, "shots": 1, "items": args.items}
-        times, server = [], []
+        times, server, phases = [], [], []
         for i in range(args.edits + 1):
             source = f"{{#- edit {i} -#}}\nTranslation exercise {i} ({time.time_ns()}).\n\n" + plain
             began = time.perf_counter()
@@ -78,6 +78,7 @@ def main() -> None:
             if i:  # the first edit warms the engine's first generation
                 times.append(took)
                 server.append(view["seconds"])
+                phases.append(view["phases"])
         main_metric = view["main_metric"]
         value = next(m["value"] for m in view["metrics"] if m["name"] == main_metric)
     finally:
@@ -87,6 +88,8 @@ def main() -> None:
     print(f"icl author ({args.engine}, gemma-3-270m): edit -> {args.items} new MT outputs with scores: "
           f"median {statistics.median(times):.2f} s over {args.edits} edits {[round(t, 2) for t in times]} "
           f"(server side {statistics.median(server):.2f} s; target < 10 s)")
+    parts = ", ".join(f"{name} {statistics.median(p[name] for p in phases):.2f} s" for name in phases[0])
+    print(f"medians of the server's parts: {parts}")
     print(f"engine warm {start:.0f} s after the command started; last edit's {main_metric} {value:.2f}; "
           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")
 

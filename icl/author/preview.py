@@ -88,6 +88,9 @@ class Preview:
     asked: int
     """Answers the engine was asked for."""
     seconds: float
+    phases: tuple[tuple[str, float], ...] = ()
+    """Where `seconds` went: building the prompts (data, demos, template), the cache and the model,
+    and scoring (per item, aggregate, bootstrap intervals)."""
 
 
 def _display_text(prompt: Prompt) -> str:
@@ -187,7 +190,9 @@ def view(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> Previe
     began = perf_counter()
     task = get_task(spec.task)
     run_items = build(spec, source, registry, asker)
+    built = perf_counter()
     answers, was_cached, asked = answer(spec, run_items, asker)
+    answered = perf_counter()
     labels = run_items.labels
     names = labels.labels if labels is not None else ()
     views = [replace(_item_view(spec, item, got, task, labels, names), cached=hit)
@@ -198,7 +203,8 @@ def view(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> Previe
     intervals = tuple(task.interval(preds, refs, RESAMPLES, BOOTSTRAP_SEED)) if views else ()
     return Preview(spec=spec, items=tuple(views), metrics=tuple((n, s.value) for n, s in scored.items()),
                    main_metric=task.main_metric, intervals=intervals, cached=sum(was_cached), asked=asked,
-                   seconds=perf_counter() - began)
+                   seconds=perf_counter() - began,
+                   phases=(("prompts", built - began), ("model", answered - built), ("scores", perf_counter() - answered)))
 
 
 def _item_view(spec: RunSpec, item: PromptItem, got: Any, task: Task, labels: LabelSet | None,

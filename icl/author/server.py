@@ -78,7 +78,8 @@ def preview_json(p: Preview) -> dict[str, Any]:
     return {"run_id": p.spec.run_id, "spec": spec_to_json(p.spec), "main_metric": p.main_metric,
             "metrics": [{"name": n, "value": v} for n, v in p.metrics],
             "intervals": [asdict(i) for i in p.intervals], "cached": p.cached, "asked": p.asked,
-            "seconds": round(p.seconds, 3), "items": [asdict(item) for item in p.items]}
+            "seconds": round(p.seconds, 3), "phases": {name: round(t, 3) for name, t in p.phases},
+            "items": [asdict(item) for item in p.items]}
 
 
 def options(session: AuthorSession) -> dict[str, Any]:
