@@ -164,8 +164,8 @@ def test_a_vllm_engine_leaves_the_terminal_clean(model_dir: Path, tmp_path: Path
 
 NESTED = ("{% macro answer(target) %}{{ target }}{% endmacro %}\n"
           "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}\n")
-LONG_STRING = ("{% macro answer(target) %}{{ target }}{% endmacro %}\n"
-               "{% for c in 'ab' * 30000000 %}{% endfor %}done\n")
+LONG_STRING = ("{% macro answer(target) %}{{ target }}{% endmacro %}\n"  # 30,000,000 characters: `*` alone
+               "{% set s = 'ab' * 500000 %}{% for c in " + " ~ ".join(["s"] * 30) + " %}{% endfor %}done\n")  # is capped
 
 
 @pytest.fixture
