@@ -299,3 +299,33 @@ def test_a_template_over_its_render_budget_is_an_error_at_its_line(client: TestC
     data = response.json()
     assert response.status_code == 422 and "over 0.3 s, the budget per prompt" in data["error"]
     assert data["line"] in (2, 3)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--engine", "nope"], "--engine: unknown engine 'nope'"),
+    (["--args", "[1]"], "--args: expected a JSON object"),
+    (["--args", "{x"], "--args: not JSON"),
+    (["--lang", "klingon"], "--lang: unknown language"),
+])
+def test_the_command_refuses_bad_options_in_one_line(args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from icl.cli import app
+
+    result = CliRunner().invoke(app, ["author", *args])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_the_command_says_when_its_port_is_taken() -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from icl.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["author", "--port", str(port)])
+    assert result.exit_code == 2 and f"--port: cannot listen on 127.0.0.1:{port}" in result.output
