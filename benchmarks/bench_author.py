@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=8)
     parser.add_argument("--lang", default="fra")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout still stops the command (finally below)
     env = {**os.environ, "ICL_CACHE_DIR": tempfile.mkdtemp(prefix="icl-author-bench-")}
     proc = subprocess.Popen([sys.executable, "-m", "icl.cli", "author", "--port", "0", "--engine", args.engine,
                              "--lang", args.lang], env=env, stderr=subprocess.PIPE, text=True)
@@ -75,6 +77,7 @@ def main() -> None:
             view = body["a"]
             if view["asked"] != args.items or any(item["score"] is None for item in view["items"]):
                 sys.exit(f"edit {i}: expected {args.items} new outputs with scores, got {view['asked']} asked")
+            print(f"edit {i}: {took:.2f} s{' (warm-up, not counted)' if not i else ''}", file=sys.stderr, flush=True)
             if i:  # the first edit warms the engine's first generation
                 times.append(took)
                 server.append(view["seconds"])
