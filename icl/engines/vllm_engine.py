@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from icl.engines import Completion, GenParams, LabelTrie, split_continuation
+from icl.engines import Completion, GenParams, LabelTrie, split_continuations
 from icl.engines.logs import EngineLog
 from icl.errors import EngineError
 from icl.models import resolve_model
@@ -74,7 +74,11 @@ def _offline_tokenizer() -> Iterator[None]:
 class VllmEngine:
     """Offline vLLM engine in this process."""
 
-    def __init__(self, model: str, **engine_args: Any) -> None:
+    def __init__(self, model: str, scoring: str = "auto", **engine_args: Any) -> None:
+        if scoring not in ("auto", "tree", "trie"):
+            raise EngineError(f"engine vllm: scoring {scoring!r} is not auto, tree or trie")
+        self.scoring = scoring
+        self.tree: Any = None  # icl.engines.tree_score.TreeScorer, loaded on the first tree-scored call
         self.log = EngineLog("vllm")
         try:
             with self.log.capture("start"):
@@ -90,7 +94,7 @@ class VllmEngine:
         except ImportError as exc:
             raise EngineError(f"engine vllm: cannot import vllm ({exc}); run the README set-up command") from None
         imported = time.perf_counter()
-        path = resolve_model(model)
+        path = self.path = resolve_model(model)
         args: dict[str, Any] = {"enable_prefix_caching": True, "seed": 0}
         if _on_cpu():
             # One process (a few seconds to start, ~1 GB) instead of three; the KV cache must be sized
@@ -163,23 +167,34 @@ class VllmEngine:
             return self._score(prompts, continuations)
 
     def _score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        requests = []
+        for prompt, conts in zip(prompts, continuations, strict=True):
+            if prompt.messages is None:
+                requests.append(split_continuations(self.tokenizer, prompt.text or "", conts, add_special=True))
+            else:
+                requests.append((self._token_ids(prompt),
+                                 [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in conts]))
+        try:
+            if self.scoring == "tree" or (self.scoring == "auto" and _on_cpu()):
+                return self._tree_scorer().score(requests)
+            trie = LabelTrie.build([[(ctx, cont) for cont in conts] for ctx, conts in requests])
+        except ValueError as exc:
+            raise EngineError(f"engine vllm: {exc}") from None
+        return self._score_trie(trie)
+
+    def _tree_scorer(self) -> Any:
+        """transformers' copy of the same model, loaded on the first scoring call (about a second and
+        1 GB here); it shares nothing with vLLM but the files."""
+        if self.tree is None:
+            from icl.engines.tree_score import load_tree_scorer
+
+            self.tree = load_tree_scorer(self.path)
+        return self.tree
+
+    def _score_trie(self, trie: LabelTrie) -> list[list[float]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        pairs = []
-        for prompt, conts in zip(prompts, continuations, strict=True):
-            ctx_ids = self._token_ids(prompt)
-            per_prompt = []
-            for cont in conts:
-                if prompt.messages is None:
-                    per_prompt.append(split_continuation(self.tokenizer, prompt.text or "", cont, add_special=True))
-                else:
-                    per_prompt.append((ctx_ids, list(self.tokenizer(cont, add_special_tokens=False)["input_ids"])))
-            pairs.append(per_prompt)
-        try:
-            trie = LabelTrie.build(pairs)
-        except ValueError as exc:
-            raise EngineError(f"engine vllm: {exc}") from None
         # Contexts go first, alone: requests scheduled in the same engine step cannot reuse each other's
         # blocks, so without this every trie request of an item recomputed the item's whole context.
         self.llm.generate([TokensPrompt(prompt_token_ids=list(c)) for c in trie.contexts()],
@@ -199,5 +214,6 @@ class VllmEngine:
         try:
             with self.log.capture("close"):
                 self.__dict__.pop("llm", None)
+                self.tree = None
         finally:
             self.log.close()
