@@ -101,7 +101,8 @@ def engine_paths(items: list[PromptItem], repeats: int) -> dict[str, Any]:
 
     began = time.perf_counter()
     engine = VllmEngine("gemma-3-270m")
-    out: dict[str, Any] = {"vllm start": time.perf_counter() - began, "tree": [], "trie": []}
+    out: dict[str, Any] = {"vllm start": time.perf_counter() - began, "tree": [], "trie": [], "tree cpu": [],
+                           "trie cpu": []}
     began = time.perf_counter()
     engine._tree_scorer()
     out["tree load"] = time.perf_counter() - began
@@ -112,11 +113,12 @@ def engine_paths(items: list[PromptItem], repeats: int) -> dict[str, Any]:
             engine.tree.forget()
             engine.llm.reset_prefix_cache()
             scores: dict[str, list[float]] = {}
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             for call in calls(items):
                 got = engine.score([it.prompt for it in call], [it.candidates for it in call])
                 scores.update({it.prompt.as_key(): s for it, s in zip(call, got, strict=True)})
             out[path].append((time.perf_counter() - began) / len(items))
+            out[f"{path} cpu"].append((time.process_time() - cpu) / len(items))
             out[f"{path} scores"] = [scores[it.prompt.as_key()] for it in items]
     engine.close()
     return out
@@ -142,21 +144,32 @@ def lm_eval_path(by_locale: dict[str, list[PromptItem]], n: int, repeats: int, t
                   "enable_prefix_caching=True,block_size=32,disable_hybrid_kv_cache_manager=True,seed=0,"
                   "add_bos_token=True")
     times: dict[int, list[float]] = {1: [], n: []}
+    cpu: dict[int, list[float]] = {1: [], n: []}
     for r in range(repeats):
         for limit in (n, 1):
             out = tmp / f"lm-{limit}-{r}"
-            began = time.perf_counter()
+            began, used = time.perf_counter(), _children_cpu()
             run_or_explain([str(LMEVAL), "--model", "vllm", "--model_args", model_args, "--tasks", ",".join(tasks),
                             "--include_path", str(tmp), "--batch_size", "auto", "--limit", str(limit),
                             "--output_path", str(out), "--log_samples"], env, tmp / f"lm-{limit}-{r}.log")
             times[limit].append(time.perf_counter() - began)
+            cpu[limit].append(_children_cpu() - used)
     scores: dict[str, list[float]] = {}
     for samples in (tmp / f"lm-{n}-0").rglob("samples_icl_rank_*.jsonl"):
         for line in samples.open(encoding="utf-8"):
             row = json.loads(line)
             scores[row["doc"]["prompt"]] = [float(r[0]) for r in row["filtered_resps"]]
-    per_item = [(big - one) / (len(by_locale) * (n - 1)) for big, one in zip(times[n], times[1], strict=True)]
-    return {"per item": per_item, "scores": scores, "totals": times[n]}
+    def marginal(t: dict[int, list[float]]) -> list[float]:
+        return [(big - one) / (len(by_locale) * (n - 1)) for big, one in zip(t[n], t[1], strict=True)]
+
+    return {"per item": marginal(times), "cpu": marginal(cpu), "scores": scores, "totals": times[n]}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def gemm_rate(threads: int) -> float:
@@ -192,7 +205,7 @@ def floor_flops(by_locale: dict[str, list[PromptItem]]) -> dict[str, float]:
     for items in by_locale.values():
         reqs = [split_continuations(tok, it.prompt.text or "", it.candidates, add_special=True) for it in items]
         shared = min(common_prefix([c for c, _ in reqs]), min(len(c) for c, _ in reqs) - 1)
-        total["prefix"] += body_token * shared / len(items)
+        total["prefix"] += body_token * shared  # once per run: its share per item is this / items
         for ctx, conts in reqs:
             tree = _subtree(ctx, shared, conts)
             rows = len({node for plan in tree.steps for node, _ in plan})
@@ -210,6 +223,10 @@ def floor_flops(by_locale: dict[str, list[PromptItem]]) -> dict[str, float]:
 def agreement(a: list[list[float]], b: list[list[float]]) -> tuple[int, float]:
     same = sum(max(range(len(x)), key=x.__getitem__) == max(range(len(y)), key=y.__getitem__) for x, y in zip(a, b))
     return same, max(abs(p - q) for x, y in zip(a, b) for p, q in zip(x, y))
+
+
+def _list(values: list[float], digits: int = 3) -> str:
+    return "[" + ", ".join(f"{v:.{digits}f}" for v in values) + "]"
 
 
 def main() -> None:
@@ -235,19 +252,22 @@ def main() -> None:
     floor = (flops["body"] + flops["attention"] + flops["projection"]) / rate
     a, b = med(ab["tree"]), med(ab["trie"])
     print(f"{len(items)} MASSIVE items ({', '.join(LOCALES)}; {args.items} each, {args.shots}-shot `labels` prompts), "
-          f"60 labels each; medians of {args.repeats} repeats; torch threads {ab['threads']}")
-    print(f"(a) tree pass       {a:7.3f} s/item   {[round(t, 3) for t in ab['tree']]}"
+          f"60 labels each; medians of {args.repeats} repeats; torch threads {ab['threads']}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print("                    wall s/item        repeats            CPU s/item")
+    print(f"(a) tree pass       {a:7.3f}   {_list(ab['tree'])}   {med(ab['tree cpu']):7.3f}"
           f"   (+ {ab['tree load']:.1f} s once: transformers load)")
-    print(f"(b) vLLM trie       {b:7.3f} s/item   {[round(t, 3) for t in ab['trie']]}"
+    print(f"(b) vLLM trie       {b:7.3f}   {_list(ab['trie'])}   {med(ab['trie cpu']):7.3f}"
           f"   (+ {ab['vllm start']:.1f} s once: vLLM start)")
     if c is not None:
-        print(f"(c) lm-eval MC      {med(c['per item']):7.3f} s/item   {[round(t, 3) for t in c['per item']]}"
-              f"   (marginal; whole runs of {args.lmeval_items} x 3 items: {[round(t, 1) for t in c['totals']]} s)")
-    print(f"(d) floor           {floor:7.3f} s/item   = {(floor * rate) / 1e9:.1f} GFLOP at {rate / 1e9:.0f} GFLOP/s "
-          f"(best fp32 GEMM here): body {flops['body'] / 1e9:.1f} over {flops['own tokens']:.0f} tokens, "
-          f"attention {flops['attention'] / 1e9:.2f}, projection {flops['projection'] / 1e9:.1f} at "
-          f"{flops['rows']:.0f} rows; shared prefix apart: {flops['prefix'] / 1e9:.1f} GFLOP/item at this run size")
-    print(f"ratios: trie / tree {b / a:.1f}x" + (f"   lm-eval / tree {med(c['per item']) / a:.1f}x" if c else "")
+        print(f"(c) lm-eval MC      {med(c['per item']):7.3f}   {_list(c['per item'])}   {med(c['cpu']):7.3f}"
+              f"   (marginal; whole runs of {args.lmeval_items} x 3 items: {_list(c['totals'], 1)} s)")
+    print(f"(d) floor           {floor:7.3f}   = {(floor * rate) / 1e9:.1f} GFLOP at {rate / 1e9:.0f} GFLOP/s (best fp32 "
+          f"GEMM of the projection's shape here, {ab['threads']} threads): body {flops['body'] / 1e9:.1f} over "
+          f"{flops['own tokens']:.0f} tokens, attention {flops['attention'] / 1e9:.2f}, projection "
+          f"{flops['projection'] / 1e9:.1f} at {flops['rows']:.0f} rows; apart: the run's shared prefix, "
+          f"{flops['prefix'] / 1e9:.0f} GFLOP once per run")
+    print(f"ratios (wall): trie / tree {b / a:.1f}x" + (f"   lm-eval / tree {med(c['per item']) / a:.1f}x" if c else "")
           + f"   tree / floor {a / floor:.2f}x   (goals: tree <= 0.3 s/item, lm-eval / tree >= 20x)")
     same, diff = agreement(ab["tree scores"], ab["trie scores"])
     print(f"predictions: tree vs trie identical on {same}/{len(items)} (max |score difference| {diff:.2e})")

@@ -200,7 +200,7 @@ from icl.items import build_items
 from icl.sweep import load_sweep
 
 sweep = load_sweep(Path(sys.argv[1]))
-items = [it for spec in sweep.runs if spec.task == "intent" for it in build_items(spec, sweep.datasets).items[:3]]
+items = [it for spec in sweep.runs if spec.task == "intent" for it in build_items(spec, sweep.datasets).items[:2]]
 engine = VllmEngine("gemma-3-270m")
 out = {}
 for scoring in ("trie", "tree"):
@@ -213,15 +213,15 @@ print("RESULT " + json.dumps(out))
 
 @pytest.mark.vllm
 def test_quickstart_labels_match_the_vllm_trie_path(tmp_path: Path) -> None:
-    """The quickstart's intent items (three per locale): the same predicted label as vLLM's trie path,
-    and scores within the two engines' kernel differences."""
+    """The quickstart's intent items (two per locale and shot count): the same predicted label as vLLM's
+    trie path, and scores within the two engines' kernel differences (measured: under 1e-4)."""
     quickstart = Path(__file__).resolve().parent.parent / "experiments" / "quickstart.yaml"
     proc = subprocess.run([sys.executable, "-c", VLLM_SCRIPT, str(quickstart)], env=engine_env(),
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
     out = json.loads(line[len("RESULT "):])
-    assert len(out["tree"]) == 9
+    assert len(out["tree"]) == 12
     for trie, tree in zip(out["trie"], out["tree"], strict=True):
         assert max(range(60), key=trie.__getitem__) == max(range(60), key=tree.__getitem__)
-        assert max(abs(a - b) for a, b in zip(trie, tree, strict=True)) < 5e-3
+        assert max(abs(a - b) for a, b in zip(trie, tree, strict=True)) < 1e-3

@@ -160,7 +160,7 @@ class TreeScorer:
     quickstart items, ~270 nodes, was fastest; larger packs spend more on the dense masked attention).
     `proj_rows`: vocabulary-projection rows per matrix product (bounds the logits' memory)."""
 
-    def __init__(self, model: Any, pack_tokens: int = 256, proj_rows: int = 256) -> None:
+    def __init__(self, model: Any, pack_tokens: int = 300, proj_rows: int = 256) -> None:
         self.model = model
         self.body = model.base_model
         config = model.config
@@ -277,20 +277,19 @@ class TreeScorer:
                 for tree, off in zip(pack, offsets, strict=True)]
 
     def _logprobs(self, hidden: torch.Tensor, rows: torch.Tensor, toks: torch.Tensor) -> torch.Tensor:
-        """log softmax(lm_head(hidden))[rows, toks], a bounded number of rows at a time."""
+        """log softmax(lm_head(hidden))[rows, toks], a bounded number of rows at a time (log_softmax:
+        ~10% less time than logits minus logsumexp here, the projection itself being the rest)."""
         head = self.model.get_output_embeddings()
-        lse = []
         dtype = torch.promote_types(self.dtype, torch.float32)  # bf16 models: log-softmax in float32
         picked = torch.empty(len(rows), dtype=dtype)
         for s in range(0, hidden.shape[0], self.proj_rows):
             logits = head(hidden[s : s + self.proj_rows])
             if self.softcap is not None:
                 logits = torch.tanh(logits / self.softcap) * self.softcap
-            logits = logits.to(dtype)
-            lse.append(torch.logsumexp(logits, dim=-1))
+            logp = torch.log_softmax(logits.to(dtype), dim=-1)
             sel = (rows >= s) & (rows < s + self.proj_rows)
-            picked[sel] = logits[rows[sel] - s, toks[sel]]
-        return picked - torch.cat(lse)[rows]
+            picked[sel] = logp[rows[sel] - s, toks[sel]]
+        return picked
 
 
 def load_tree_scorer(path: str) -> TreeScorer:

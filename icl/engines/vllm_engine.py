@@ -1,9 +1,17 @@
 """vLLM's offline `LLM`: prefix caching on, float32 on CPU, engine arguments passed through.
 
-Scoring avoids `prompt_logprobs`, which disables prefix-cache hits and was ~10x slower here (21 s vs
-2.3 s for 60 labels). Instead the continuations form a token trie and each internal node is one
-request that returns the raw log-probabilities of all its children (`logprob_token_ids`), with the
-shared context read from the prefix cache: for 60 MASSIVE labels that is ~40 short requests per item.
+Rank scoring (`scoring`: auto | tree | trie). On CPU (`auto`) it goes to icl.engines.tree_score over a
+transformers copy of the same model folder, loaded on the first scoring call: one pass per pack of
+items over their own tokens and their labels' trie, the shared prompt prefix computed once. vLLM's
+prefix cache hits whole 32-token blocks only, and every trie node is its own request, so the trie path
+below recomputes up to 31 context tokens per node (~1,500 body tokens an item against the tree pass's
+~70); benchmarks/bench_rank.py measures both on the same items (README, "Engines"). Scores agree with
+vLLM's to ~1e-4 (kernel rounding), so cached scores stay valid.
+
+On a GPU (`auto`), or with `scoring: trie`, the continuations form a token trie and each internal node
+is one request that returns the raw log-probabilities of all its children (`logprob_token_ids`), with
+the shared context read from the prefix cache (`prompt_logprobs` would disable prefix-cache hits and was
+~10x slower here). Not measured on a GPU; the tree pass as written runs on the CPU.
 
 Everything vLLM prints (hundreds of lines at start-up) goes to the engine's log file unless
 ICL_VERBOSE is set (icl.engines.logs); a failure ends in one EngineError line quoting the log's tail.
