@@ -1,7 +1,9 @@
 """transformers as a light engine: batched greedy generation and label scoring, float32 on CPU.
 
-Scoring encodes each prompt once and scores all its candidates in one batch over the repeated prompt
-cache, so ranking 60 labels costs one prompt pass plus the label tokens, not 60 prompt passes.
+Scoring goes through icl.engines.tree_score: the prompts' shared prefix is computed once, and each
+prompt's own tokens and its labels' token trie go through the model in one pass with a tree-shaped
+attention mask, so ranking 60 labels costs about the labels' ~60 distinct non-final tokens, not 60
+prompt passes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from icl.engines import Completion, GenParams, split_continuation, truncate_at_stop
+from icl.engines import Completion, GenParams, split_continuations, truncate_at_stop
 from icl.engines.logs import EngineLog, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
@@ -45,6 +47,7 @@ class HfEngine:
             raise
         self.model.eval()
         self.batch_size = batch_size
+        self.scorer: Any = None  # icl.engines.tree_score.TreeScorer, made on the first `score`
 
     def _text(self, prompt: Prompt) -> tuple[str, bool]:
         """The string to encode and whether the tokenizer should add special tokens to it."""
@@ -80,42 +83,18 @@ class HfEngine:
         return out
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
-        torch = self.torch
-        results: list[list[float]] = []
+        requests = []
         for prompt, conts in zip(prompts, continuations, strict=True):
             text, special = self._text(prompt)
-            pairs = [split_continuation(self.tokenizer, text, c, add_special=special) for c in conts]
-            ctx = pairs[0][0]
-            if any(p[0] != ctx for p in pairs):  # boundary merges differ: score each whole sequence
-                results.append([self._score_whole(c, k) for c, k in pairs])
-                continue
-            with torch.inference_mode():
-                first = self.model(torch.tensor([ctx]), use_cache=True)
-                first_logp = torch.log_softmax(first.logits[0, -1].float(), dim=-1)
-                scores: list[float] = []
-                for start in range(0, len(pairs), 64):
-                    chunk = [k for _, k in pairs[start : start + 64]]
-                    width = max(len(k) for k in chunk)
-                    ids = torch.tensor([k + [0] * (width - len(k)) for k in chunk])
-                    cache = first.past_key_values
-                    cache = _repeat_cache(cache, len(chunk))
-                    mask = torch.ones(len(chunk), len(ctx) + width, dtype=torch.long)
-                    logits = self.model(ids, past_key_values=cache, attention_mask=mask, use_cache=True).logits
-                    logp = torch.log_softmax(logits.float(), dim=-1)
-                    for row, k in enumerate(chunk):
-                        total = float(first_logp[k[0]])
-                        for j in range(1, len(k)):
-                            total += float(logp[row, j - 1, k[j]])
-                        scores.append(total)
-            results.append(scores)
-        return results
+            requests.append(split_continuations(self.tokenizer, text, conts, add_special=special))
+        if self.scorer is None:
+            from icl.engines.tree_score import TreeScorer
 
-    def _score_whole(self, ctx: list[int], cont: list[int]) -> float:
-        torch = self.torch
-        with torch.inference_mode():
-            logits = self.model(torch.tensor([ctx + cont])).logits[0]
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        return float(sum(logp[len(ctx) + j - 1, t] for j, t in enumerate(cont)))
+            self.scorer = TreeScorer(self.model)
+        try:
+            return self.scorer.score(requests)
+        except ValueError as exc:
+            raise EngineError(f"engine hf: {exc}") from None
 
     def close(self) -> None:
         del self.model
@@ -135,12 +114,3 @@ def _no_progress_bars(verbose: bool) -> Iterator[None]:
     finally:
         if was and not verbose:
             hf_logging.enable_progress_bar()
-
-
-def _repeat_cache(cache: Any, n: int) -> Any:
-    """A copy of a one-row KV cache repeated n times (the original is reused for the next chunk)."""
-    import copy
-
-    repeated = copy.deepcopy(cache)
-    repeated.batch_repeat_interleave(n)
-    return repeated

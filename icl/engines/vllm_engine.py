@@ -1,9 +1,17 @@
 """vLLM's offline `LLM`: prefix caching on, float32 on CPU, engine arguments passed through.
 
-Scoring avoids `prompt_logprobs`, which disables prefix-cache hits and was ~10x slower here (21 s vs
-2.3 s for 60 labels). Instead the continuations form a token trie and each internal node is one
-request that returns the raw log-probabilities of all its children (`logprob_token_ids`), with the
-shared context read from the prefix cache: for 60 MASSIVE labels that is ~40 short requests per item.
+Rank scoring (`scoring`: auto | tree | trie). On CPU (`auto`) it goes to icl.engines.tree_score over a
+transformers copy of the same model folder, loaded on the first scoring call: one pass per pack of
+items over their own tokens and their labels' trie, the shared prompt prefix computed once. vLLM's
+prefix cache hits whole 32-token blocks only, and every trie node is its own request, so the trie path
+below recomputes up to 31 context tokens per node (~1,500 body tokens an item against the tree pass's
+~70); benchmarks/bench_rank.py measures both on the same items (README, "Engines"). Scores agree with
+vLLM's to ~1e-4 (kernel rounding), so cached scores stay valid.
+
+On a GPU (`auto`), or with `scoring: trie`, the continuations form a token trie and each internal node
+is one request that returns the raw log-probabilities of all its children (`logprob_token_ids`), with
+the shared context read from the prefix cache (`prompt_logprobs` would disable prefix-cache hits and was
+~10x slower here). Not measured on a GPU; the tree pass as written runs on the CPU.
 
 Everything vLLM prints (hundreds of lines at start-up) goes to the engine's log file through vLLM's own
 switches unless `verbose` (icl.engines.logs); a failure ends in one EngineError line quoting the log's tail.
@@ -18,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from icl.engines import Completion, GenParams, LabelTrie, split_continuation
+from icl.engines import Completion, GenParams, LabelTrie, split_continuations
 from icl.engines.logs import EngineLog, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
@@ -74,7 +82,11 @@ def _offline_tokenizer() -> Iterator[None]:
 class VllmEngine:
     """Offline vLLM engine in this process."""
 
-    def __init__(self, model: str, verbose: bool = False, **engine_args: Any) -> None:
+    def __init__(self, model: str, scoring: str = "auto", verbose: bool = False, **engine_args: Any) -> None:
+        if scoring not in ("auto", "tree", "trie"):
+            raise EngineError(f"engine vllm: scoring {scoring!r} is not auto, tree or trie")
+        self.scoring = scoring
+        self.tree: Any = None  # icl.engines.tree_score.TreeScorer, loaded on the first tree-scored call
         quiet_backends(verbose)  # before torch and vLLM are imported: they read these switches then
         self.log = EngineLog("vllm", verbose, loggers=("vllm", "transformers", "torch"))
         try:
@@ -91,7 +103,7 @@ class VllmEngine:
         except ImportError as exc:
             raise EngineError(f"engine vllm: cannot import vllm ({exc}); run the README set-up command") from None
         imported = time.perf_counter()
-        path = resolve_model(model)
+        path = self.path = resolve_model(model)
         args: dict[str, Any] = {"enable_prefix_caching": True, "seed": 0}
         if _on_cpu():
             # One process (a few seconds to start, ~1 GB) instead of three; the KV cache must be sized
@@ -100,8 +112,7 @@ class VllmEngine:
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
             args.update(_CPU_DEFAULTS)
         args.update(engine_args)
-        args.setdefault("max_logprobs", 256)
-  # a trie node of the 60 MASSIVE labels has up to ~20 children
+        args.setdefault("max_logprobs", 256)  # a trie node of the 60 MASSIVE labels has up to ~20 children
         if not self.log.verbose:
             args.setdefault("use_tqdm_on_load", False)  # the weight-loading progress bar
         template = Path(path) / "chat_template.jinja"
@@ -167,23 +178,34 @@ class VllmEngine:
             return self._score(prompts, continuations)
 
     def _score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
+        requests = []
+        for prompt, conts in zip(prompts, continuations, strict=True):
+            if prompt.messages is None:
+                requests.append(split_continuations(self.tokenizer, prompt.text or "", conts, add_special=True))
+            else:
+                requests.append((self._token_ids(prompt),
+                                 [list(self.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in conts]))
+        try:
+            if self.scoring == "tree" or (self.scoring == "auto" and _on_cpu()):
+                return self._tree_scorer().score(requests)
+            trie = LabelTrie.build([[(ctx, cont) for cont in conts] for ctx, conts in requests])
+        except ValueError as exc:
+            raise EngineError(f"engine vllm: {exc}") from None
+        return self._score_trie(trie)
+
+    def _tree_scorer(self) -> Any:
+        """transformers' copy of the same model, loaded on the first scoring call (about a second and
+        1 GB here); it shares nothing with vLLM but the files."""
+        if self.tree is None:
+            from icl.engines.tree_score import load_tree_scorer
+
+            self.tree = load_tree_scorer(self.path)
+        return self.tree
+
+    def _score_trie(self, trie: LabelTrie) -> list[list[float]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        pairs = []
-        for prompt, conts in zip(prompts, continuations, strict=True):
-            ctx_ids = self._token_ids(prompt)
-            per_prompt = []
-            for cont in conts:
-                if prompt.messages is None:
-                    per_prompt.append(split_continuation(self.tokenizer, prompt.text or "", cont, add_special=True))
-                else:
-                    per_prompt.append((ctx_ids, list(self.tokenizer(cont, add_special_tokens=False)["input_ids"])))
-            pairs.append(per_prompt)
-        try:
-            trie = LabelTrie.build(pairs)
-        except ValueError as exc:
-            raise EngineError(f"engine vllm: {exc}") from None
         # Contexts go first, alone: requests scheduled in the same engine step cannot reuse each other's
         # blocks, so without this every trie request of an item recomputed the item's whole context.
         self.llm.generate([TokensPrompt(prompt_token_ids=list(c)) for c in trie.contexts()],
@@ -203,5 +225,6 @@ class VllmEngine:
         try:
             with self.log.capture("close"):
                 self.__dict__.pop("llm", None)
+                self.tree = None
         finally:
             self.log.close()
