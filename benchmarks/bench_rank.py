@@ -1,7 +1,7 @@
 """Rank scoring (all 60 MASSIVE labels per item): icl's tree pass vs its vLLM trie path vs lm-eval's
 multiple choice, next to the compute floor, on the same items, prompts and labels.
 
-    .venv/bin/python benchmarks/bench_rank.py [--items 20] [--lmeval-items 5] [--repeats 2] [--shots 0]
+    .venv/bin/python benchmarks/bench_rank.py [--items 20] [--lmeval-items 1] [--repeats 2] [--shots 0]
 
 Items: the quickstart's intent prompts (template `labels`, all 60 labels as continuations), the first
 `--items` test items of en-US, sw-KE and fr-FR. Each path scores every label of every item; seconds per
@@ -15,8 +15,9 @@ item are medians over `--repeats`, start-up excluded (printed apart):
 (c) lm-eval  lm-evaluation-harness's multiple choice (its vllm backend, `prompt_logprobs`) in its own
           environment (benchmarks/.venv-lmeval, set up as in README "Benchmarks"), on a task generated
           with the very prompt texts as contexts and the label continuations as choices, for the first
-          `--lmeval-items` items per locale (it takes ~10 s an item here). Seconds per item are marginal:
-          (T(n items) - T(1 item)) / (n - 1) per locale, so vLLM's start-up and lm-eval's set-up cancel.
+          `--lmeval-items` items per locale (about a minute an item here). Seconds per item: the elapsed
+          time of lm-eval's own "Running loglikelihood requests" bar over the items, so vLLM's start-up
+          and lm-eval's set-up are left out as they are for (a) and (b); whole runs printed apart.
 (d) floor the least arithmetic that gives every score exactly, divided by a measured fp32 GEMM rate:
           the model body over each item's own tokens (after the prompt prefix its run shares) and its
           label trie's internal nodes, attention over what each sees, and the vocabulary projection at the
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -143,26 +145,34 @@ def lm_eval_path(by_locale: dict[str, list[PromptItem]], n: int, repeats: int, t
     model_args = (f"pretrained={default_model_dir()},dtype=float32,enforce_eager=True,max_model_len=4096,"
                   "enable_prefix_caching=True,block_size=32,disable_hybrid_kv_cache_manager=True,seed=0,"
                   "add_bos_token=True")
-    times: dict[int, list[float]] = {1: [], n: []}
-    cpu: dict[int, list[float]] = {1: [], n: []}
+    totals: list[float] = []
+    per_item: list[float] = []
     for r in range(repeats):
-        for limit in (n, 1):
-            out = tmp / f"lm-{limit}-{r}"
-            began, used = time.perf_counter(), _children_cpu()
-            run_or_explain([str(LMEVAL), "--model", "vllm", "--model_args", model_args, "--tasks", ",".join(tasks),
-                            "--include_path", str(tmp), "--batch_size", "auto", "--limit", str(limit),
-                            "--output_path", str(out), "--log_samples"], env, tmp / f"lm-{limit}-{r}.log")
-            times[limit].append(time.perf_counter() - began)
-            cpu[limit].append(_children_cpu() - used)
+        out = tmp / f"lm-{r}"
+        began = time.perf_counter()
+        run_or_explain([str(LMEVAL), "--model", "vllm", "--model_args", model_args, "--tasks", ",".join(tasks),
+                        "--include_path", str(tmp), "--batch_size", "auto", "--limit", str(n),
+                        "--output_path", str(out), "--log_samples"], env, tmp / f"lm-{r}.log")
+        totals.append(time.perf_counter() - began)
+        per_item.append(scoring_seconds(tmp / f"lm-{r}.log") / (len(by_locale) * n))
     scores: dict[str, list[float]] = {}
-    for samples in (tmp / f"lm-{n}-0").rglob("samples_icl_rank_*.jsonl"):
+    for samples in (tmp / "lm-0").rglob("samples_icl_rank_*.jsonl"):
         for line in samples.open(encoding="utf-8"):
             row = json.loads(line)
             scores[row["doc"]["prompt"]] = [float(r[0]) for r in row["filtered_resps"]]
-    def marginal(t: dict[int, list[float]]) -> list[float]:
-        return [(big - one) / (len(by_locale) * (n - 1)) for big, one in zip(t[n], t[1], strict=True)]
+    return {"per item": per_item, "scores": scores, "totals": totals}
 
-    return {"per item": marginal(times), "cpu": marginal(cpu), "scores": scores, "totals": times[n]}
+
+def scoring_seconds(log: Path) -> float:
+    """The elapsed time of lm-eval's own "Running loglikelihood requests" bar at 100%: its scoring
+    alone, without vLLM's start-up or lm-eval's set-up (which a 1-item run would have to cancel)."""
+    done = re.findall(r"Running loglikelihood requests: 100%\|[^|]*\| *(\d+)/\1 \[([\d:]+)<", log.read_text("utf-8"))
+    if not done:
+        sys.exit(f"{log}: no finished 'Running loglikelihood requests' bar")
+    seconds = 0.0
+    for part in done[-1][1].split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
 
 
 def _children_cpu() -> float:
@@ -232,14 +242,14 @@ def _list(values: list[float], digits: int = 3) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=20, help="items per locale for (a), (b) and (d)")
-    parser.add_argument("--lmeval-items", type=int, default=5, help="items per locale for (c); 0 skips it")
+    parser.add_argument("--lmeval-items", type=int, default=1, help="items per locale for (c); 0 skips it")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--shots", type=int, default=0, help="demos per prompt (`similar`, same-locale train)")
     args = parser.parse_args()
     if args.lmeval_items and not LMEVAL.exists():
         sys.exit(f"{LMEVAL} not found: see README (Benchmarks) to create lm-eval's own environment")
-    if args.lmeval_items == 1 or args.lmeval_items > args.items:
-        sys.exit("--lmeval-items: 0, or 2 up to --items")
+    if not 0 <= args.lmeval_items <= args.items:
+        sys.exit("--lmeval-items: 0 up to --items")
     tmp = Path(tempfile.mkdtemp(prefix="icl-bench-rank-"))
     by_locale = build(args, tmp)
     items = [it for its in by_locale.values() for it in its]
@@ -260,8 +270,9 @@ def main() -> None:
     print(f"(b) vLLM trie       {b:7.3f}   {_list(ab['trie'])}   {med(ab['trie cpu']):7.3f}"
           f"   (+ {ab['vllm start']:.1f} s once: vLLM start)")
     if c is not None:
-        print(f"(c) lm-eval MC      {med(c['per item']):7.3f}   {_list(c['per item'])}   {med(c['cpu']):7.3f}"
-              f"   (marginal; whole runs of {args.lmeval_items} x 3 items: {_list(c['totals'], 1)} s)")
+        print(f"(c) lm-eval MC      {med(c['per item']):7.3f}   {_list(c['per item'])}         -"
+              f"   (its scoring bar; whole runs of {args.lmeval_items} x 3 items, start-up included: "
+              f"{_list(c['totals'], 1)} s)")
     print(f"(d) floor           {floor:7.3f}   = {(floor * rate) / 1e9:.1f} GFLOP at {rate / 1e9:.0f} GFLOP/s (best fp32 "
           f"GEMM of the projection's shape here, {ab['threads']} threads): body {flops['body'] / 1e9:.1f} over "
           f"{flops['own tokens']:.0f} tokens, attention {flops['attention'] / 1e9:.2f}, projection "

@@ -96,6 +96,21 @@ def test_verbose_leaves_the_backends_alone(capsys: pytest.CaptureFixture[str], b
     assert "engine says hello" in capsys.readouterr().out
 
 
+def test_torch_children_stay_at_their_level() -> None:
+    """torch's child loggers (dynamo, inductor) keep console handlers of their own: attaching the log to
+    `torch` must not lower their level to INFO, or every compilation step reaches the terminal."""
+    torch_logger, child = logging.getLogger("torch"), logging.getLogger("torch._dynamo_test_child")
+    was = torch_logger.level
+    torch_logger.setLevel(logging.NOTSET)
+    log = EngineLog("test", loggers=("torch", "vllm"))
+    try:
+        assert not child.isEnabledFor(logging.INFO)
+        assert logging.getLogger("vllm.engine").isEnabledFor(logging.INFO)
+    finally:
+        log.close()
+        torch_logger.setLevel(was)
+
+
 def test_old_logs_are_pruned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("icl.engines.logs.KEEP_LOGS", 3)
     paths = []

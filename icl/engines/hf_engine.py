@@ -8,12 +8,11 @@ prompt passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from icl.engines import Completion, GenParams, split_continuations, truncate_at_stop
-from icl.engines.logs import EngineLog, quiet_backends
+from icl.engines.logs import EngineLog, no_progress_bars, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
@@ -40,7 +39,7 @@ class HfEngine:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.log = EngineLog("hf", verbose, loggers=("transformers", "torch"))
         try:
-            with self.log.capture("start"), _no_progress_bars(verbose):
+            with self.log.capture("start"), no_progress_bars(verbose):
                 self.model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), **model_args)
         except BaseException:
             self.log.close()
@@ -100,17 +99,3 @@ class HfEngine:
         del self.model
         self.log.close()
 
-
-@contextmanager
-def _no_progress_bars(verbose: bool) -> Iterator[None]:
-    """transformers' own switch for its loading bars, put back as it was."""
-    from transformers.utils import logging as hf_logging
-
-    was = hf_logging.is_progress_bar_enabled()
-    if not verbose:
-        hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was and not verbose:
-            hf_logging.enable_progress_bar()

@@ -55,6 +55,21 @@ def quiet_backends(verbose: bool) -> None:
             os.environ.setdefault(name, value)
 
 
+@contextmanager
+def no_progress_bars(verbose: bool) -> Iterator[None]:
+    """transformers' own switch for its loading bars, put back as it was."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    if not verbose:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was and not verbose:
+            hf_logging.enable_progress_bar()
+
+
 def logs_dir() -> Path:
     from icl.config import cache_dir
 
@@ -107,7 +122,9 @@ class EngineLog:
             self.attach(*loggers)
 
     def attach(self, *names: str) -> None:
-        """Send these loggers (and their children) to the log only, until `close` (INFO and up)."""
+        """Send these loggers (and their children) to the log only, until `close` (INFO and up, except
+        torch's: its children `torch._dynamo`, `torch._inductor`... keep console handlers of their own
+        and inherit the level, so INFO there would print every compilation step)."""
         if self.handler is None:
             return
         for name in names:
@@ -115,7 +132,7 @@ class EngineLog:
             self._saved.append((logger, list(logger.handlers), logger.propagate, logger.level))
             logger.handlers = [self.handler]
             logger.propagate = False
-            if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            if name != "torch" and (logger.level == logging.NOTSET or logger.level > logging.INFO):
                 logger.setLevel(logging.INFO)
 
     def write(self, text: str) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.engines import Completion, GenParams, LabelTrie, split_continuations
-from icl.engines.logs import EngineLog, quiet_backends
+from icl.engines.logs import EngineLog, no_progress_bars, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
@@ -199,7 +199,8 @@ class VllmEngine:
         if self.tree is None:
             from icl.engines.tree_score import load_tree_scorer
 
-            self.tree = load_tree_scorer(self.path)
+            with no_progress_bars(self.log.verbose):
+                self.tree = load_tree_scorer(self.path)
         return self.tree
 
     def _score_trie(self, trie: LabelTrie) -> list[list[float]]:

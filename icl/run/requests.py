@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 NON_SEMANTIC_ARGS = frozenset({
     "endpoints", "concurrency", "timeout", "retries", "api_key", "tensor_parallel_size", "pipeline_parallel_size",
     "data_parallel_size", "kv_cache_memory_bytes", "gpu_memory_utilization", "max_num_seqs", "enforce_eager",
-    "batch_size", "threads", "distributed_executor_backend", "swap_space", "max_num_batched_tokens",
+    "batch_size", "threads", "distributed_executor_backend", "swap_space", "max_num_batched_tokens", "scoring",
 })
 """Engine arguments that change speed or placement but not outputs; left out of cache keys."""
 
