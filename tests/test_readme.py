@@ -38,6 +38,11 @@ README_COMMANDS: dict[str, str] = {
     "benchmarks/.venv-lmeval/lib/python3.11/site-packages/icl.pth && benchmarks/.venv-lmeval/bin/pip install "
     "lm-eval": "installs lm-eval from PyPI: by hand, for the benchmarks",
     ".venv/bin/python benchmarks/bench_lm_eval.py": "needs lm-eval installed: by hand",
+    ".venv/bin/python benchmarks/bench_rank.py": "needs lm-eval installed, ~20 minutes: by hand (it checks that the "
+                                                 "three paths predict the same labels); tests/test_rank_scoring.py "
+                                                 "checks the paths' exactness",
+    ".venv/bin/python benchmarks/bench_author.py": "a benchmark of minutes, run by hand; tests/test_author_page.py "
+                                                   "drives the page in Chromium",
     "VLLM_CPU_KVCACHE_SPACE=2 VLLM_ENABLE_V1_MULTIPROCESSING=0 .venv/bin/python -m "
     "vllm.entrypoints.openai.api_server --model ~/.cache/icl/models/gemma-3-270m --served-model-name gemma-3-270m "
     "--host 127.0.0.1 --port 8000 --dtype float32 --enforce-eager --max-model-len 4096 --enable-prefix-caching "
