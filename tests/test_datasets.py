@@ -335,3 +335,34 @@ intent: {languages: [deu], datasets: [snips_de], shots: [1], modes: [rank], limi
                                    "SwitchLight")]
     rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
     assert "SwitchLight" in rows[0]["label_scores"]
+
+
+def test_without_a_pools_line_demos_come_from_the_declared_demo_split(tmp_path: Path) -> None:
+    """A set declared with test and validation splits and `demo_split: validation` runs as declared: no
+    `pools:` line needed (the task's own default, `train`, is not one of its splits)."""
+    write_conll(tmp_path / "de_validation.conll", CONLL_TRAIN)
+    write_conll(tmp_path / "de_test.conll", CONLL_TEST)
+    (tmp_path / "datasets.yaml").write_text("""datasets:
+  snips_de:
+    task: intent
+    format: conll
+    path: "de_{split}.conll"
+    splits: [test, validation]
+    test_split: test
+    demo_split: validation
+    languages: [deu]
+""", encoding="utf-8")
+    sweep = load_sweep(sweep_file(tmp_path, """name: dev_demos
+models: [{name: gemma-3-270m, engine: vllm}]
+datasets: [datasets.yaml]
+intent:
+  languages: [deu]
+  datasets: [snips_de]
+  shots: [2]
+  modes: [rank]
+"""))
+    (run,) = sweep.runs
+    assert run.pool.name == "validation"
+    texts = {text for text, _ in CONLL_TRAIN}
+    for item in build_items(run, sweep.datasets).items:
+        assert all(d.source in texts for d in item.demos)

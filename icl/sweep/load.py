@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,8 @@ def _task_runs(task: Task, raw: Any, path: Path, sweep: str, models: list[ModelS
     if "fixed" in selectors and not fixed_ids:
         raise ConfigError(f"{path}: {name}.fixed_ids: the `fixed` selector needs a list of demo ids")
     pools = []
-    for i, text in enumerate(check_list(f"{name}.pools", section.get("pools", [task.pool]), str, path)):
+    for i, text in enumerate(check_list(f"{name}.pools", section.get("pools", default_pools(task.pool, datasets)),
+                                        str, path)):
         where = f"{path}: {name}.pools[{i}]"
         try:
             pool = Pool(text)
@@ -189,3 +190,14 @@ def load_comparisons(path: Path) -> tuple[Comparison, ...]:
     if not isinstance(raw, Mapping) or "gains" not in raw:
         return ()
     return tuple(parse_comparisons(raw["gains"], str(path), GAIN_FIELDS))
+
+
+def default_pools(task_pool: str, datasets: Sequence[DatasetSpec]) -> list[str]:
+    """Without a `pools:` line, demos come from the split the data sets declare for them (`demo_split`)
+    when they all declare the same one and it is not a split they score (a user's set declared with
+    test and validation splits), else from the task's default pool (MASSIVE train, FLORES dev)."""
+    own = {ds.demo_split for ds in datasets}
+    split = next(iter(own)) if len(own) == 1 else None
+    if split is not None and all(split != ds.test_split for ds in datasets):
+        return [split]
+    return [task_pool]
