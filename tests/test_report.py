@@ -159,3 +159,26 @@ def test_gains_md_groups_gains_by_resource_class(sweep_dir: Path) -> None:
         ("4-shot vs 0-shot", 1, 2), ("4-shot vs 0-shot", 5, 2), ("2-shot vs 0-shot", 2, 1)}
     legacy = [{k: v for k, v in r.items() if k != "resource_class"} for r in rows]  # gains.json of older icl
     assert by_class(legacy) == groups
+
+
+def test_gains_pair_runs_whatever_their_demo_source_and_collapsed_twins(sweep_dir: Path, tmp_path: Path) -> None:
+    """spec.json also records where a run's demos came from and which runs were collapsed into it; those
+    are not run fields and must not keep a baseline from its system (they did: a comparison across pools
+    found no pair and gains.md came out empty, silently)."""
+    from icl.analysis.gains import compute_gains
+    from icl.analysis.results import read_json, write_json
+
+    comparisons = load_sweep(sweep_dir / "sweep.yaml").gains
+    plain = compute_gains(sweep_dir, comparisons)
+    assert plain
+    copy = tmp_path / sweep_dir.name
+    shutil.copytree(sweep_dir, copy)
+    for i, spec_path in enumerate(sorted(copy.glob("*/spec.json"))):
+        spec = read_json(spec_path)
+        spec["demo_source"] = f"somewhere/{i}"
+        if i % 2:
+            spec["same_as"] = [{"fields": {"seed": 7}, "run_id": f"twin-{i}", "why": "identical prompts"}]
+        write_json(spec_path, spec)
+    marked = compute_gains(copy, comparisons)
+    assert [(g.comparison, g.pair, g.metric, g.delta) for g in marked] == \
+        [(g.comparison, g.pair, g.metric, g.delta) for g in plain]

@@ -21,7 +21,9 @@ from icl.metrics import PairedResult
 from icl.sweep.comparisons import Comparison
 from icl.tasks import get_task
 
-_IGNORED = {"run_id", "sweep", "labels"}
+_IGNORED = {"run_id", "sweep", "labels", "demo_source", "same_as"}
+"""Written with a run but not run fields: where its demos came from follows from its pool, and
+`same_as` lists the runs collapsed into it; neither may keep a baseline and a system apart."""
 
 
 @dataclass(frozen=True)
