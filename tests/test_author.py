@@ -15,13 +15,15 @@ from starlette.testclient import TestClient
 
 from icl.author.preview import Asker, segments, view
 from icl.author.server import make_app, problem
-from icl.author.session import AuthorSession, Side
+from icl.author.session import AuthorSession, Side, page_engine_args
 from icl.author.settings import Setting, run_spec, setting_from_json, sweep_yaml
 from icl.data import Example, builtin_registry
 from icl.engines import Completion, GenParams
+from icl.engines.vllm_engine import NGRAM_SPECULATION
 from icl.errors import ConfigError, TemplateError
 from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
+from icl.run.requests import engine_identity
 from icl.run.runner import run_sweep
 from icl.sweep.load import load_sweep
 from icl.sweep.spec import ModelSpec
@@ -329,3 +331,18 @@ def test_the_command_says_when_its_port_is_taken() -> None:
         port = taken.getsockname()[1]
         result = CliRunner().invoke(app, ["author", "--port", str(port)])
     assert result.exit_code == 2 and f"--port: cannot listen on 127.0.0.1:{port}" in result.output
+
+
+@pytest.mark.parametrize(("engine", "args", "expected"), [
+    ("vllm", {}, {"speculative_config": NGRAM_SPECULATION}),
+    ("vllm", {"speculative_config": None}, {"speculative_config": None}),  # the author turned it off
+    ("vllm", {"max_num_seqs": 4}, {"max_num_seqs": 4, "speculative_config": NGRAM_SPECULATION}),
+    ("hf", {"threads": 2}, {"threads": 2}),
+])
+def test_the_page_speculates_on_vllm_without_leaving_the_sweeps_cache(engine: str, args: dict,
+                                                                      expected: dict) -> None:
+    model = ModelSpec("gemma-3-270m", engine, json.dumps(args))
+    assert page_engine_args(model) == expected
+    # the page's engine keys its outputs as the sweep's engine without speculation does
+    with_page_args = ModelSpec("gemma-3-270m", engine, json.dumps(page_engine_args(model)))
+    assert engine_identity(with_page_args) == engine_identity(model)

@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 from conftest import engine_env
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -92,7 +93,10 @@ def page_url(prompts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 def _wait(driver: WebDriver, condition, timeout: float = 60, what: str = "") -> object:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d), message=what)
+    """Until `condition` is truthy; an element re-rendered under it (a run the page queued after a lint,
+    say) makes it look again rather than fail."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+                         ).until(lambda d: condition(d), message=what)
 
 
 def _pane(driver: WebDriver, side: str) -> WebElement:
@@ -191,16 +195,27 @@ def test_compare_two_templates_on_the_same_items(browser: WebDriver, page_url: s
     _wait(browser, lambda d: _runs(d, "b") > runs and "Translate the following" in _pane(d, "b").find_element(
         By.CSS_SELECTOR, "pre.prompt").text, 60, "B did not run the instruct template")
     _after_run(browser, _runs(browser, "b") - 1, "b")
-    table = browser.find_element(By.ID, "comparison")
-    assert table.is_displayed()
-    cells = [[c.text for c in row.find_elements(By.TAG_NAME, "td")] for row in table.find_elements(By.TAG_NAME, "tr")]
+
+    def settled(d: WebDriver) -> tuple | None:
+        """The comparison, both panes' item ids and outputs, read while no run re-renders them."""
+        before = _runs(d, "b")
+        if d.find_element(By.TAG_NAME, "body").get_attribute("data-state") != "idle":
+            return None
+        table = d.find_element(By.ID, "comparison")
+        rows = [[c.text for c in row.find_elements(By.TAG_NAME, "td")] for row in table.find_elements(By.TAG_NAME, "tr")]
+        ids = [[r.get_attribute("data-id") for r in _pane(d, side).find_elements(By.CSS_SELECTOR, ".item")]
+               for side in "ab"]
+        got = (table.is_displayed(), rows, table.text, ids, _outputs(d, "a"), _outputs(d, "b"))
+        same = _runs(d, "b") == before and d.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "idle"
+        return got if same else None
+
+    shown, cells, text, (ids_a, ids_b), outputs_a, outputs_b = _wait(browser, settled, 30, "the page kept re-running")
+    assert shown
     metrics = {row[0]: row for row in cells if row}
     assert set(metrics) == {"chrf++", "bleu"} and all(row[6] == "8" for row in metrics.values())
     assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", metrics["chrf++"][4])
-    assert "sacrebleu paired bootstrap (1000 resamples" in table.text
-    ids_a = [r.get_attribute("data-id") for r in _pane(browser, "a").find_elements(By.CSS_SELECTOR, ".item")]
-    ids_b = [r.get_attribute("data-id") for r in pane_b.find_elements(By.CSS_SELECTOR, ".item")]
-    assert ids_a == ids_b and _outputs(browser, "a") != _outputs(browser, "b")
+    assert "sacrebleu paired bootstrap (1000 resamples" in text
+    assert ids_a == ids_b and outputs_a != outputs_b
 
 
 def test_save_writes_the_template_and_prints_the_sweep(browser: WebDriver, page_url: str, prompts_dir: Path,

@@ -158,6 +158,48 @@ def test_vllm_sweep_matches_transformers(tmp_path: Path, hf_results: dict) -> No
     assert "time: " in proc.stderr and "model load" in proc.stderr
 
 
+SPECULATION_SWEEP = """
+name: spec
+models:
+  - name: gemma-3-270m
+    engine: vllm
+    args: {args}
+mt:
+  languages: [fra, wol]
+  directions: [en-xx, xx-en]
+  shots: [1]
+  templates: [plain]
+  selectors: [shared]
+  limit: 6
+  max_tokens: 64
+"""
+
+
+@pytest.mark.vllm
+def test_ngram_speculation_changes_no_output(tmp_path: Path) -> None:
+    """`icl author` runs vLLM with prompt-lookup speculation and shares its cache with sweeps that do not
+    (speculative_config is not part of a cache key): that is only sound if greedy speculation gives the
+    very same outputs. 24 MT outputs of up to 64 tokens, into and out of French and Wolof, computed
+    twice (--fresh), with and without it."""
+    from icl.engines.vllm_engine import NGRAM_SPECULATION
+
+    outputs = {}
+    for name, args in (("plain", "{}"), ("ngram", json.dumps({"speculative_config": NGRAM_SPECULATION}))):
+        sweep = tmp_path / f"{name}.yaml"
+        sweep.write_text(SPECULATION_SWEEP.format(args=args), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "icl.cli", "run", str(sweep), "--fresh",
+                               "--results", str(tmp_path / name)],
+                              env={**engine_env(), "ICL_CACHE_DIR": str(tmp_path / f"cache-{name}")},
+                              capture_output=True, text=True, timeout=900, check=False)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs = _runs(tmp_path / name / "spec")
+        outputs[name] = {run: [p["output"] for p in r["predictions"]] for run, r in runs.items()}
+        log = "".join(f.read_text(encoding="utf-8") for f in (tmp_path / f"cache-{name}" / "logs").glob("vllm-*.log"))
+        assert ("SpeculativeConfig(method='ngram'" in log) == (name == "ngram")  # it did reach vLLM
+    assert len(outputs["plain"]) == 4 and sum(len(v) for v in outputs["plain"].values()) == 24
+    assert outputs["ngram"] == outputs["plain"]
+
+
 @pytest.mark.vllm
 def test_the_offline_engine_starts_without_the_tokenizer_pool() -> None:
     """The start-up cut documented in icl.engines.vllm_engine needs this hook of the pinned vLLM; if an

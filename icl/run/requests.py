@@ -26,8 +26,11 @@ NON_SEMANTIC_ARGS = frozenset({
     "endpoints", "concurrency", "timeout", "retries", "api_key", "tensor_parallel_size", "pipeline_parallel_size",
     "data_parallel_size", "kv_cache_memory_bytes", "gpu_memory_utilization", "max_num_seqs", "enforce_eager",
     "batch_size", "threads", "distributed_executor_backend", "swap_space", "max_num_batched_tokens", "scoring",
+    "speculative_config",
 })
-"""Engine arguments that change speed or placement but not outputs; left out of cache keys."""
+"""Engine arguments that change speed or placement but not outputs; left out of cache keys.
+`speculative_config` is one because icl only decodes greedily (no run sets a temperature), and greedy
+speculative decoding keeps the model's own argmax tokens (icl.engines.vllm_engine.NGRAM_SPECULATION)."""
 
 
 def engine_identity(model: ModelSpec) -> str:
