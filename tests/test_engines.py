@@ -180,15 +180,14 @@ def test_ngram_speculation_changes_no_output(tmp_path: Path) -> None:
     """`icl author` runs vLLM with prompt-lookup speculation and shares its cache with sweeps that do not
     (speculative_config is not part of a cache key): that is only sound if greedy speculation gives the
     very same outputs. 24 MT outputs of up to 64 tokens, into and out of French and Wolof, computed
-    twice (--fresh), with and without it."""
+    twice, with and without it, each with an empty cache of its own."""
     from icl.engines.vllm_engine import NGRAM_SPECULATION
 
     outputs = {}
     for name, args in (("plain", "{}"), ("ngram", json.dumps({"speculative_config": NGRAM_SPECULATION}))):
         sweep = tmp_path / f"{name}.yaml"
         sweep.write_text(SPECULATION_SWEEP.format(args=args), encoding="utf-8")
-        proc = subprocess.run([sys.executable, "-m", "icl.cli", "run", str(sweep), "--fresh",
-                               "--results", str(tmp_path / name)],
+        proc = subprocess.run([sys.executable, "-m", "icl.cli", "run", str(sweep), "--results", str(tmp_path / name)],
                               env={**engine_env(), "ICL_CACHE_DIR": str(tmp_path / f"cache-{name}")},
                               capture_output=True, text=True, timeout=900, check=False)
         assert proc.returncode == 0, proc.stderr[-3000:]

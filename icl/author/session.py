@@ -57,7 +57,7 @@ class Saved:
 def page_engine_args(model: ModelSpec) -> dict[str, Any]:
     """The model's engine arguments, plus prompt-lookup speculation for vLLM unless the author set
     `speculative_config` (null turns it off). A page waits on its slowest item; speculation cuts that
-    wait by a quarter here and changes no output, so the page's outputs still share the cache with a
+    wait by 7-40% here and changes no output, so the page's outputs still share the cache with a
     sweep's (icl.engines.vllm_engine.NGRAM_SPECULATION)."""
     args = model.args
     if model.engine == "vllm" and "speculative_config" not in args:

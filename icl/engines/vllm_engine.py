@@ -46,13 +46,14 @@ _CPU_DEFAULTS: dict[str, Any] = {
 
 NGRAM_SPECULATION: dict[str, Any] = {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 2,
                                      "prompt_lookup_max": 4}
-"""vLLM's prompt-lookup drafts, for `speculative_config`. On this CPU a decode step is bound by reading the
-weights (Gemma 3's 262k-row output layer is most of them), so checking 4 drafted tokens costs little more
-than making one: `icl author` edits gave 8 MT outputs in 7.2 s instead of 9.6-10.1 s
-(benchmarks/bench_author.py). icl decodes greedily, and greedy speculation accepts a draft only where it
-is the model's own argmax, so outputs do not change (tests/test_engines.py compares them); the argument
-is therefore left out of cache keys (icl.run.requests.NON_SEMANTIC_ARGS). Not a sweep default: with
-hundreds of sequences per step the check of 4 drafts each is compute, not weight reads."""
+"""vLLM's prompt-lookup drafts, for `speculative_config`. A decode step here is mostly float32 matrix
+products over all of the weights (Gemma 3's 262k-row output layer alone is a third of an `icl author`
+edit), so checking 4 drafted tokens costs much less than making them one step at a time: edits gave 8 MT
+outputs 1.07-1.4x faster (benchmarks/bench_author.py). icl decodes greedily, and greedy speculation
+accepts a draft only where it is the model's own argmax, so outputs do not change (tests/test_engines.py
+compares them); the argument is therefore left out of cache keys (icl.run.requests.NON_SEMANTIC_ARGS).
+Not a sweep default: its effect on large batches was not measured."""
+
 
 def _on_cpu() -> bool:
     try:
