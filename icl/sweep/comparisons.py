@@ -13,6 +13,9 @@ from typing import Any
 from icl.errors import ConfigError
 
 
+_KEYS = {"name", "baseline", "system", "family"}
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A named pair of run filters: `system` runs are compared with the `baseline` run that agrees
@@ -21,6 +24,9 @@ class Comparison:
     name: str
     baseline: Mapping[str, Any]
     system: Mapping[str, Any]
+    family: str = ""
+    """The family its rows are corrected in (with one metric): rows of comparisons that name the same family
+    share one Holm correction; '' is the sweep's default family, every comparison that names none."""
 
 
 def spelled_as_saved(key: str, value: Any) -> Any:
@@ -32,13 +38,16 @@ def spelled_as_saved(key: str, value: Any) -> Any:
 
 
 def parse_comparisons(raw: Any, where: str, fields: Sequence[str]) -> list[Comparison]:
-    """Check a `gains:` section (list of {name, baseline, system}); names the bad key."""
+    """Check a `gains:` section (list of {name, baseline, system[, family]}); names the bad key."""
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where}: gains: expected a non-empty list of {{name, baseline, system}}")
     out = []
     for i, item in enumerate(raw):
-        if not isinstance(item, Mapping) or set(item) != {"name", "baseline", "system"}:
-            raise ConfigError(f"{where}: gains[{i}]: expected exactly the keys name, baseline, system")
+        if not isinstance(item, Mapping) or not {"name", "baseline", "system"} <= set(item) <= _KEYS:
+            raise ConfigError(f"{where}: gains[{i}]: expected the keys name, baseline, system (and optionally family)")
+        family = item.get("family", "")
+        if not isinstance(family, str):
+            raise ConfigError(f"{where}: gains[{i}].family: expected a name")
         for side in ("baseline", "system"):
             filt = item[side]
             if not isinstance(filt, Mapping) or not filt:
@@ -47,5 +56,5 @@ def parse_comparisons(raw: Any, where: str, fields: Sequence[str]) -> list[Compa
                 if key not in fields:
                     raise ConfigError(f"{where}: gains[{i}].{side}.{key}: not a run field (known: {', '.join(fields)})")
         base, system = ({k: spelled_as_saved(k, v) for k, v in item[side].items()} for side in ("baseline", "system"))
-        out.append(Comparison(str(item["name"]), base, system))
+        out.append(Comparison(str(item["name"]), base, system, family))
     return out
