@@ -11,7 +11,7 @@ from icl.data import load_flores
 from icl.metrics import (
     bootstrap_accuracy,
     bootstrap_mt,
-    paired_bootstrap_accuracy,
+    mcnemar_accuracy,
     paired_bootstrap_mt,
     score_accuracy,
     score_bleu,
@@ -103,36 +103,19 @@ def test_paired_bootstrap_mt_gain_and_interval() -> None:
     ([True] * 5 + [False] * 45, [True] * 40 + [False] * 10, 1),
     ([True] * 40 + [False] * 10, [True] * 5 + [False] * 45, -1),
 ])
-def test_paired_bootstrap_accuracy(a, b, sign) -> None:
-    result = paired_bootstrap_accuracy(a, b, resamples=300)
+def test_mcnemar_accuracy(a, b, sign) -> None:
+    result = mcnemar_accuracy(a, b, resamples=399)
     assert sign * result.delta > 0
     assert result.ci_low <= result.delta <= result.ci_high
     assert sign * result.ci_low > 0 if sign > 0 else result.ci_high < 0
-    assert result.p_value < 0.05
+    assert result.p_value < 0.05 and result.discordant == 0.7
 
 
-def test_paired_bootstrap_is_deterministic_per_seed() -> None:
+def test_paired_tests_are_deterministic_per_seed() -> None:
     a = [i % 2 == 0 for i in range(30)]
     b = [i % 3 == 0 for i in range(30)]
-    assert paired_bootstrap_accuracy(a, b, seed=1) == paired_bootstrap_accuracy(a, b, seed=1)
-
-
-@pytest.mark.parametrize(
-    ("p_value", "ci_low", "ci_high", "expected"),
-    [
-        (0.001, 1.0, 3.0, True),     # clear gain
-        (0.001, -3.0, -1.0, True),   # clear loss
-        (0.083, 0.14, 3.62, False),  # interval excludes 0 but the test does not reject
-        (0.030, -0.10, 2.00, False),  # test rejects but the interval touches 0
-        (0.114, 0.0, 1.09, False),   # degenerate interval from tied resamples
-        (0.049, 0.0001, 0.5, True),
-        (0.050, 0.5, 1.0, False),    # alpha is strict
-    ],
-)
-def test_significance_needs_test_and_interval(p_value: float, ci_low: float, ci_high: float, expected: bool) -> None:
-    from icl.analysis.gains import is_significant
-
-    assert is_significant(p_value, ci_low, ci_high) is expected
+    first, again = mcnemar_accuracy(a, b, seed=1), mcnemar_accuracy(a, b, seed=1)
+    assert first == again and list(first.draws) == list(again.draws)
 
 
 def _outputs() -> tuple[list[str], list[str], list[str]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from icl.analysis.gains import compute_gains, write_gains
+from icl.analysis.gains import compute_study, write_gains
 from icl.cli import app
 from icl.engines import GenParams
 from icl.run.items import build_items
@@ -87,7 +87,7 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         run_dir.mkdir()
         write_json(run_dir / "spec.json", spec_to_json(spec))
         write_run(run_dir, spec, run_items, identity, results)
-    write_gains(out, compute_gains(out, sweep.gains, resamples=200))
+    write_gains(out, compute_study(out, sweep.gains, resamples=999))
     return out
 
 
@@ -107,7 +107,10 @@ def test_report_command_writes_html_and_plots(sweep_dir: Path) -> None:
     # the by-class table: Ganda (class 1) and French (class 5), each its own class row, 0-5 order
     by_class = page[page.index('<table class="by-class">'):]
     by_class = by_class[: by_class.index("</table>")]
-    assert re.search(r"<td>4-shot vs 0-shot</td><td>4</td><td>chrf\+\+</td><td>1</td><td>2</td>", by_class)
+    assert re.search(r"<td>4-shot vs 0-shot</td><td>4</td><td>chrf\+\+</td><td>1</td><td>2</td><td>[+-][0-9.]+</td>"
+                     r"<td>\[[+-][0-9.]+, [+-][0-9.]+\]</td>", by_class)  # the class mean with its interval
+    for needle in ('<table class="families">', "p (Holm)", "MDE", "improves at least", "default/chrf++ (4)"):
+        assert needle in page, needle
     assert by_class.index("<td>1</td><td>2</td>") < by_class.index("<td>5</td><td>2</td>")
     # Low-resource first: Ganda's rows come before French's in the summary.
     assert page.index("eng-lug") < page.index("eng-fra")
@@ -147,29 +150,42 @@ def test_report_renders_in_headless_chromium(sweep_dir: Path, tmp_path: Path) ->
 
 
 def test_gains_md_groups_gains_by_resource_class(sweep_dir: Path) -> None:
-    """`icl gains` prints and writes the grouping the report plots: per comparison, classes 0-5."""
-    from icl.analysis.gains import by_class
+    """`icl gains` prints and writes the grouping the report plots: per comparison, classes 0-5, each class
+    mean with its two-level interval, the families, and a replicability line per comparison."""
+    from icl.analysis.gains import read_study
 
     text = (sweep_dir / "gains.md").read_text(encoding="utf-8")
-    assert "### by resource class (Joshi et al. 2020, 0-5), all languages of the sweep" in text
-    assert "| language | class | resource | pair |" in text and "| Ganda | 1 | low | eng-lug |" in text
-    rows = json.loads((sweep_dir / "gains.json").read_text(encoding="utf-8"))
-    groups = by_class(rows)
+    assert "### by resource class (Joshi et al. 2020, 0-5), and over all pairs" in text
+    assert "| language | class | pair | template |" in text and "| Ganda | 1 | eng-lug |" in text
+    assert "## families" in text and "### replicability over languages" in text
+    study = read_study(sweep_dir / "gains.json")
+    groups = [c for c in study.classes if c.scope != "all"]
     assert {(c.comparison, c.resource_class, c.pairs) for c in groups if c.metric in ("chrf++", "accuracy")} == {
         ("4-shot vs 0-shot", 1, 2), ("4-shot vs 0-shot", 5, 2), ("2-shot vs 0-shot", 2, 1)}
-    legacy = [{k: v for k, v in r.items() if k != "resource_class"} for r in rows]  # gains.json of older icl
-    assert by_class(legacy) == groups
+    assert all(c.ci_low is not None and c.ci_low <= c.mean <= c.ci_high for c in study.classes)
+    assert {r.comparison for r in study.replicability} == {c.comparison for c in study.classes}
+    csv_header = (sweep_dir / "gains.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert {"p_value", "p_holm", "family", "family_size", "mde"} <= set(csv_header)
+    legacy = tmp = sweep_dir.parent / "legacy.json"  # gains.json of older icl: a bare list of rows
+    tmp.write_text(json.dumps([{k: v for k, v in r.items() if k in LEGACY_FIELDS}
+                               for r in json.loads((sweep_dir / "gains.json").read_text())["rows"]]))
+    old = read_study(legacy)
+    assert len(old.rows) == len(study.rows) and not any(c.up or c.down for c in old.classes)  # never corrected
+
+
+LEGACY_FIELDS = {"comparison", "task", "pair", "template", "shots", "language", "resource", "metric", "baseline",
+                 "system", "delta", "ci_low", "ci_high", "p_value", "n", "baseline_run", "system_run"}
 
 
 def test_gains_pair_runs_whatever_their_demo_source_and_collapsed_twins(sweep_dir: Path, tmp_path: Path) -> None:
     """spec.json also records where a run's demos came from and which runs were collapsed into it; those
     are not run fields and must not keep a baseline from its system (they did: a comparison across pools
     found no pair and gains.md came out empty, silently)."""
-    from icl.analysis.gains import compute_gains
+    from icl.analysis.gains import compute_study
     from icl.analysis.results import read_json, write_json
 
     comparisons = load_sweep(sweep_dir / "sweep.yaml").gains
-    plain = compute_gains(sweep_dir, comparisons)
+    plain = compute_study(sweep_dir, comparisons, resamples=999).rows
     assert plain
     copy = tmp_path / sweep_dir.name
     shutil.copytree(sweep_dir, copy)
@@ -179,6 +195,29 @@ def test_gains_pair_runs_whatever_their_demo_source_and_collapsed_twins(sweep_di
         if i % 2:
             spec["same_as"] = [{"fields": {"seed": 7}, "run_id": f"twin-{i}", "why": "identical prompts"}]
         write_json(spec_path, spec)
-    marked = compute_gains(copy, comparisons)
+    marked = compute_study(copy, comparisons, resamples=999).rows
     assert [(g.comparison, g.pair, g.metric, g.delta) for g in marked] == \
         [(g.comparison, g.pair, g.metric, g.delta) for g in plain]
+
+
+def test_plan_power_sizes_each_comparison_from_the_pilot(sweep_dir: Path) -> None:
+    """`icl plan --power` reads the sweep's results as a pilot: per comparison, the items that detect the
+    effect asked for, computed from each row's standard error (MT) with the family's level."""
+    from icl.analysis.gains import compute_study
+    from icl.analysis.power import items_bootstrap
+    from icl.run.plan.power import power_plan
+
+    sweep = load_sweep(sweep_dir / "sweep.yaml")
+    rows = power_plan(sweep, sweep_dir, {"chrf++": 3.0}, {})
+    assert {(r.comparison, r.metric) for r in rows} == {("4-shot vs 0-shot", "chrf++")}
+    study = compute_study(sweep_dir, sweep.gains)  # what the plan reads: the pilot's rows at full resamples
+    mt = [g for g in study.rows if g.comparison == "4-shot vs 0-shot" and g.metric == "chrf++"]
+    needed = sorted(items_bootstrap(g.n, g.se, 3.0, 0.05 / g.family_size) for g in mt)
+    assert (rows[0].items_median, rows[0].items_max) == (needed[len(needed) // 2], needed[-1])
+    assert rows[0].available == 1012 - 20 and rows[0].seconds is None  # devtest less its held-out 20; no rate here
+    result = CliRunner().invoke(app, ["plan", str(sweep_dir / "sweep.yaml"), "--power", "--pilot", str(sweep_dir),
+                                      "--effect", "chrf++=3", "--effect", "accuracy=10"])
+    assert result.exit_code == 0, result.output
+    assert "4-shot vs 0-shot" in result.output and "items needed" in result.output
+    bad = CliRunner().invoke(app, ["plan", str(sweep_dir / "sweep.yaml"), "--power", "--effect", "chrf++"])
+    assert bad.exit_code == 2 and "--effect chrf++: expected METRIC=POINTS" in bad.output

@@ -20,7 +20,7 @@ import pytest
 
 from icl.config import data_dir
 from icl.data import Example, LabelSet, load_flores
-from icl.metrics import INTENT_METRICS, PairedResult, Score, paired_bootstrap_accuracy
+from icl.metrics import INTENT_METRICS, PairedResult, Score, mcnemar_accuracy
 from icl.tasks import TASKS, Axis, Mode, SyntheticRecipe, argmax
 
 _NO_SYNTHETIC = SyntheticRecipe("massive", "train", "en-US", "-", "-", "synth-domain", "source")
@@ -73,8 +73,8 @@ class DomainTask:
 
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:
-        return [paired_bootstrap_accuracy([p == r for p, r in zip(baseline, references, strict=True)],
-                                          [p == r for p, r in zip(system, references, strict=True)], resamples, seed)]
+        return [mcnemar_accuracy([p == r for p, r in zip(baseline, references, strict=True)],
+                                 [p == r for p, r in zip(system, references, strict=True)], resamples, seed)]
 
 
 TEMPLATE = """{%- macro answer(site) %} {{ site }}{% endmacro -%}
@@ -146,7 +146,7 @@ gains:
     assert {(r["task"], r["pair"], r["shots"]) for r in rows} == {("domain", lang, k) for lang in ("swa", "yor")
                                                                   for k in (0, 3)}
     assert all(r["accuracy"] != "" for r in rows)
-    gains = json.loads((tmp_path / "results" / "sites" / "gains.json").read_text(encoding="utf-8"))
+    gains = json.loads((tmp_path / "results" / "sites" / "gains.json").read_text(encoding="utf-8"))["rows"]
     assert {g["pair"] for g in gains} == {"swa", "yor"} and all(g["metric"] == "accuracy" for g in gains)
     labels = json.loads(next((tmp_path / "results" / "sites").glob("*/labels.json")).read_text(encoding="utf-8"))
     assert labels["labels"] == ["wikibooks", "wikinews", "wikivoyage"]

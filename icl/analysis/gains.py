@@ -1,10 +1,12 @@
-"""Gains of one condition over its baseline, per language, with paired-bootstrap 95% intervals.
+"""Gains of one condition over its baseline, per language, as a study: each row's paired test and interval,
+its family-corrected p-value and detectable effect, then means by resource class and replicability counts.
 
 A sweep's `gains:` section names comparisons as two filters over run-spec fields, e.g.
 `{name: +hints, baseline: {augment: none, template: mt/plain}, system: {augment: hints, template: mt/hints}}`.
 Each run matching `system` is paired with the run matching `baseline` that agrees with it on every field
-neither filter names (model, language pair, seed, shots, limit, ...). Items are paired by id; MT uses
-sacrebleu's paired bootstrap, intent a bootstrap over items. Everything is read from result files.
+neither filter names (model, language pair, seed, shots, limit, ...). Items are paired by id; MT uses a
+paired bootstrap, accuracy McNemar's exact test (icl.metrics.paired); families, corrections and counts over
+languages are icl.analysis.study's. Everything is read from result files.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from icl.analysis.power import mde_bootstrap, mde_mcnemar
 from icl.analysis.results import read_json, read_jsonl, run_dirs
+from icl.analysis.study import ALPHA, Replicability, adjust, replicability, two_level_interval
 from icl.errors import DataError
 from icl.languages import RESOURCE_ORDER, get_language, non_english, pair_label
-from icl.metrics import PairedResult
+from icl.metrics import RESAMPLES, PairedResult
 from icl.sweep.comparisons import Comparison
 from icl.tasks import get_task
 
@@ -28,7 +32,7 @@ _IGNORED = {"run_id", "sweep", "labels", "demo_source", "same_as"}
 
 @dataclass(frozen=True)
 class Gain:
-    """One row of a gains table."""
+    """One row of a gains table: a paired test, its family-corrected p-value and what it could have seen."""
 
     comparison: str
     task: str
@@ -47,9 +51,70 @@ class Gain:
     ci_low: float
     ci_high: float
     p_value: float
+    """Raw two-sided p of the row's own test (icl.metrics.paired: the test its interval inverts)."""
     n: int
     baseline_run: str
     system_run: str
+    family: str = ""
+    """The rows corrected together: the comparison's `family` (or `default`) and the metric."""
+    family_size: int = 1
+    p_holm: float = 1.0
+    """Holm-adjusted p within the family: `*` where at most ALPHA."""
+    q_bh: float = 1.0
+    """Benjamini-Hochberg q within the family (false discovery rate), for `icl gains --fdr`."""
+    p_greater: float = 1.0
+    """One-sided p that the system is better (replicability counts combine these)."""
+    p_less: float = 1.0
+    se: float = 0.0
+    """Standard error of the gain."""
+    discordant: float | None = None
+    """Accuracy: share of items where exactly one system is right."""
+    mde: float | None = None
+    """Minimum detectable gain at 80% power and the family's row level ALPHA / family_size (icl.analysis.power)."""
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class ClassGains:
+    """The gains of one comparison (and metric, shots) over the language pairs of one resource class, or of
+    all of them (`resource_class` None with `scope` 'all')."""
+
+    task: str
+    comparison: str
+    shots: int
+    metric: str
+    resource_class: int | None
+    pairs: int
+    """Language pairs (runs compared) in the class."""
+    mean: float
+    low: float
+    high: float
+    """Smallest and largest gain of a pair in the class."""
+    up: int
+    """Pairs whose gain is significant and positive after the family's correction (Holm)."""
+    down: int
+    """... significant and negative."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    """95% two-level bootstrap interval of the mean gain (pairs, then items); None for files without draws."""
+    scope: str = ""
+    """'class N', 'class unknown' or 'all'."""
+
+
+@dataclass(frozen=True)
+class Study:
+    """A sweep's gains as a study: the rows, the by-class means with intervals, and replicability counts."""
+
+    rows: tuple[Gain, ...]
+    classes: tuple[ClassGains, ...]
+    replicability: tuple[Replicability, ...]
+    alpha: float = ALPHA
+    correction: str = "holm"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "correction": self.correction, "rows": [asdict(g) for g in self.rows],
+                "classes": [asdict(c) for c in self.classes],
+                "replicability": [{**asdict(r), "line": r.line()} for r in self.replicability]}
 
 
 def _flat(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,8 +133,8 @@ def _key(flat: Mapping[str, Any], named: set[str]) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in named))
 
 
-def compare_runs(a: Path, b: Path, resamples: int = 1000, seed: int = 12345) -> list[PairedResult]:
-    """Paired bootstrap of run b over run a on the items both scored (same task required)."""
+def compare_runs(a: Path, b: Path, resamples: int = RESAMPLES, seed: int = 12345) -> list[PairedResult]:
+    """Paired test of run b over run a on the items both scored (same task required)."""
     spec_a, spec_b = read_json(a / "spec.json"), read_json(b / "spec.json")
     if spec_a["task"] != spec_b["task"]:
         raise DataError(f"{b}: task {spec_b['task']!r} cannot be compared with {a}'s {spec_a['task']!r}")
@@ -86,36 +151,116 @@ def compare_runs(a: Path, b: Path, resamples: int = 1000, seed: int = 12345) -> 
                                             [rows_a[i]["reference"] for i in ids], resamples, seed)
 
 
-def compute_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples: int = 1000) -> list[Gain]:
-    """Every comparison for every run pair it finds; low-resource languages first."""
+def _pairs(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[tuple[Comparison, dict[str, Any], Path, Path]]:
+    """(comparison, system's fields, baseline run, system run) for every run pair a comparison finds."""
     runs = []
     for run in run_dirs(sweep_dir):
         if (run / "predictions.jsonl").is_file():
             runs.append((run, _flat(read_json(run / "spec.json"))))
-    gains: list[Gain] = []
+    found = []
     for comp in comparisons:
         named = set(comp.baseline) | set(comp.system)
-        baselines: dict[tuple, Path] = {}
+        baselines = {_key(flat, named): run for run, flat in runs if _matches(flat, comp.baseline)}
         for run, flat in runs:
-            if _matches(flat, comp.baseline):
-                baselines[_key(flat, named)] = run
-        for run, flat in runs:
-            if not _matches(flat, comp.system):
-                continue
-            base = baselines.get(_key(flat, named))
-            if base is None or base == run:
-                continue
-            lang = get_language(non_english(flat["src"], flat["tgt"]))
-            pair = pair_label(flat["src"], flat["tgt"])
-            for res in compare_runs(base, run, resamples):
-                gains.append(Gain(comp.name, flat["task"], pair, flat["template"].split("/", 1)[1],
-                                  int(flat["shots"]), lang.name, lang.resource, lang.resource_class, res.metric,
-                                  res.baseline,
-                                  res.system, res.delta, res.ci_low, res.ci_high, res.p_value, res.n, base.name,
-                                  run.name))
-    gains.sort(key=lambda g: (g.task, RESOURCE_ORDER[g.resource], 6 if g.resource_class is None else g.resource_class,
-                              g.language, g.pair, g.comparison, g.template, g.shots, g.metric))
-    return gains
+            base = baselines.get(_key(flat, named)) if _matches(flat, comp.system) else None
+            if base is not None and base != run:
+                found.append((comp, flat, base, run))
+    return found
+
+
+def compute_study(sweep_dir: Path, comparisons: Sequence[Comparison], resamples: int = RESAMPLES) -> Study:
+    """Every comparison for every run pair it finds, each family corrected (Holm, and BH q), each row with
+    its detectable effect; then by-class means with two-level intervals and replicability counts."""
+    raw: list[tuple[dict[str, Any], Any]] = []
+    for comp, flat, base, run in _pairs(sweep_dir, comparisons):
+        lang = get_language(non_english(flat["src"], flat["tgt"]))
+        for res in compare_runs(base, run, resamples):
+            raw.append(({"comparison": comp.name, "task": flat["task"], "pair": pair_label(flat["src"], flat["tgt"]),
+                         "template": flat["template"].split("/", 1)[1], "shots": int(flat["shots"]),
+                         "language": lang.name, "resource": lang.resource, "resource_class": lang.resource_class,
+                         "metric": res.metric, "baseline": res.baseline, "system": res.system, "delta": res.delta,
+                         "ci_low": res.ci_low, "ci_high": res.ci_high, "p_value": res.p_value, "n": res.n,
+                         "baseline_run": base.name, "system_run": run.name,
+                         "family": f"{comp.family or 'default'}/{res.metric}", "p_greater": res.p_greater,
+                         "p_less": res.p_less, "se": res.se, "discordant": res.discordant, "method": res.method},
+                        res.draws))
+    rows = _corrected(raw)
+    order = sorted(range(len(rows)), key=lambda i: _row_order(rows[i]))
+    rows, draws = [rows[i] for i in order], [raw[i][1] for i in order]
+    return Study(tuple(rows), tuple(class_gains(rows, draws)), tuple(_replicability(rows)))
+
+
+def _row_order(g: Gain) -> tuple:
+    return (g.task, RESOURCE_ORDER[g.resource], 6 if g.resource_class is None else g.resource_class, g.language,
+            g.pair, g.comparison, g.template, g.shots, g.metric)
+
+
+def _corrected(raw: Sequence[tuple[dict[str, Any], Any]]) -> list[Gain]:
+    """Rows with Holm's p, BH's q and the MDE at the family's row level, family by family."""
+    families: dict[str, list[int]] = {}
+    for i, (fields, _) in enumerate(raw):
+        families.setdefault(fields["family"], []).append(i)
+    out: list[Gain | None] = [None] * len(raw)
+    for members in families.values():
+        ps = [raw[i][0]["p_value"] for i in members]
+        m = len(members)
+        for i, holm, q in zip(members, adjust(ps, "holm"), adjust(ps, "bh"), strict=True):
+            fields = raw[i][0]
+            out[i] = Gain(**fields, family_size=m, p_holm=holm, q_bh=q, mde=_mde(fields, ALPHA / m))
+    return [g for g in out if g is not None]
+
+
+def _mde(fields: Mapping[str, Any], alpha: float) -> float | None:
+    if fields["discordant"] is not None:
+        return mde_mcnemar(fields["n"], fields["discordant"], alpha)
+    return None if fields["se"] is None else mde_bootstrap(fields["se"], alpha)
+
+
+def is_significant(g: Gain | Mapping[str, Any], alpha: float = ALPHA) -> bool:
+    """A star: the row's family-corrected (Holm) p-value is at most alpha. Rows of files written before
+    corrections (no `p_holm`) are never starred: their p-values had no family."""
+    p = g.p_holm if isinstance(g, Gain) else g.get("p_holm")
+    return p is not None and p <= alpha
+
+
+def _group_key(g: Gain) -> tuple[str, str, int, str]:
+    return (g.task, g.comparison, g.shots, g.metric)
+
+
+def class_gains(rows: Sequence[Gain], draws: Sequence[Any]) -> list[ClassGains]:
+    """Mean gain per (comparison, shots, metric) and resource class 0-5 (unknown last), and over all pairs,
+    each with its two-level 95% interval; up / down count Holm-significant pairs."""
+    groups: dict[tuple, list[int]] = {}
+    for i, g in enumerate(rows):
+        groups.setdefault((*_group_key(g), g.resource_class, "class"), []).append(i)
+        groups.setdefault((*_group_key(g), None, "all"), []).append(i)
+    out = []
+    for (task, comparison, shots, metric, cls, kind), members in groups.items():
+        deltas = [rows[i].delta for i in members]
+        have = [draws[i] for i in members if draws[i] is not None]
+        low, high = two_level_interval(have) if len(have) == len(members) else (None, None)
+        scope = "all" if kind == "all" else f"class {'unknown' if cls is None else cls}"
+        out.append(ClassGains(task, comparison, shots, metric, cls, len(members), sum(deltas) / len(deltas),
+                              min(deltas), max(deltas), sum(is_significant(rows[i]) and rows[i].delta > 0 for i in members),
+                              sum(is_significant(rows[i]) and rows[i].delta < 0 for i in members), low, high, scope))
+    out.sort(key=lambda c: (c.task, c.comparison, c.shots, c.metric, c.scope == "all",
+                            6 if c.resource_class is None else c.resource_class))
+    return out
+
+
+def _replicability(rows: Sequence[Gain]) -> list[Replicability]:
+    """Per comparison (shots, metric): over all its pairs, and per resource class."""
+    groups: dict[tuple, list[Gain]] = {}
+    for g in rows:
+        groups.setdefault((*_group_key(g), g.family, None, "all"), []).append(g)
+        groups.setdefault((*_group_key(g), g.family, g.resource_class, "class"), []).append(g)
+    out = []
+    for (task, comparison, shots, metric, family, cls, kind), members in sorted(
+            groups.items(), key=lambda kv: (kv[0][:5], kv[0][6] != "all", 6 if kv[0][5] is None else kv[0][5])):
+        scope = "all" if kind == "all" else f"class {'unknown' if cls is None else cls}"
+        out.append(replicability(task, comparison, shots, metric, family, cls, scope, [g.pair for g in members],
+                                 [g.p_greater for g in members], [g.p_less for g in members]))
+    return out
 
 
 def not_compared(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[str]:
@@ -135,109 +280,115 @@ def not_compared(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[str
     return notes
 
 
-def is_significant(p_value: float, ci_low: float, ci_high: float, alpha: float = 0.05) -> bool:
-    """Both the bootstrap p-value and the interval must say so.
+def read_study(path: Path) -> Study:
+    """gains.json as written by `write_gains`; a file of older icl (a bare list of rows, p-values without a
+    family) is read as rows only: no class intervals, no replicability, and no star (its p-values were never
+    corrected)."""
+    import json
 
-    sacrebleu's p-value tests a mean-centred resampling while the interval is the percentile interval of
-    the paired deltas; on small test sets they can disagree (an interval touching 0 at p = 0.1, or a
-    degenerate [0, +x] interval when most resamples tie), and a star then would overclaim.
-    """
-    return p_value < alpha and (ci_low > 0 or ci_high < 0)
-
-
-@dataclass(frozen=True)
-class ClassGains:
-    """The gains of one comparison (and metric, shots) for the languages of one resource class."""
-
-    task: str
-    comparison: str
-    shots: int
-    metric: str
-    resource_class: int | None
-    pairs: int
-    """Language pairs (runs compared) in the class."""
-    mean: float
-    low: float
-    high: float
-    """Smallest and largest gain of a pair in the class."""
-    up: int
-    """Pairs whose gain is significant and positive (`is_significant`)."""
-    down: int
-    """... significant and negative."""
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(body, list):
+        rows = tuple(Gain(**{k: v for k, v in r.items() if k in Gain.__dataclass_fields__},
+                          **({} if "resource_class" in r else
+                             {"resource_class": get_language(r["language"]).resource_class}),
+                          p_holm=1.0) for r in body)
+        return Study(rows, tuple(class_gains(rows, [None] * len(rows))), ())
+    return Study(tuple(Gain(**r) for r in body["rows"]), tuple(ClassGains(**c) for c in body["classes"]),
+                 tuple(Replicability(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in r.items()
+                                        if k != "line"}) for r in body["replicability"]),
+                 body["alpha"], body["correction"])
 
 
-def by_class(gains: Sequence[Mapping[str, Any]]) -> list[ClassGains]:
-    """Gains grouped by (task, comparison, shots, metric) and resource class 0-5 (unknown last), every
-    language of the sweep: what "gains by resource level" means, per class rather than per level.
-    Rows are Gain fields as dicts (gains.json), so the report can group files written before classes
-    were recorded: a row without `resource_class` takes its language's class now."""
-    groups: dict[tuple, list[Mapping[str, Any]]] = {}
-    for g in gains:
-        cls = g["resource_class"] if "resource_class" in g else get_language(g["language"]).resource_class
-        key = (g["task"], g["comparison"], int(g.get("shots", -1)), g["metric"], cls)
-        groups.setdefault(key, []).append(g)
+def _fmt(value: float | None, spec: str = "+.2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _p(p: float) -> str:
+    """p-values to the resolution a family needs (0.0001 where 3 decimals would print 0.000)."""
+    return f"{p:.4f}" if p >= 0.0001 else f"{p:.1e}"
+
+
+FAMILY_HEADERS = ("family", "rows", "first rejection needs", "p <= 0.05 uncorrected", "* (Holm)", "median MDE")
+
+
+def family_rows(rows: Sequence[Gain]) -> list[list[str]]:
+    """One row per family: its size, the level of its first rejection, stars before and after correction."""
     out = []
-    for (task, comparison, shots, metric, cls), rows in groups.items():
-        deltas = [float(r["delta"]) for r in rows]
-        sig = [r for r in rows if is_significant(r["p_value"], r["ci_low"], r["ci_high"])]
-        out.append(ClassGains(task, comparison, shots, metric, cls, len(rows), sum(deltas) / len(deltas),
-                              min(deltas), max(deltas), sum(r["delta"] > 0 for r in sig),
-                              sum(r["delta"] < 0 for r in sig)))
-    out.sort(key=lambda c: (c.task, c.comparison, c.shots, c.metric, 6 if c.resource_class is None else c.resource_class))
+    for fam in sorted({g.family for g in rows}):
+        members = [g for g in rows if g.family == fam]
+        mdes = sorted(g.mde for g in members if g.mde is not None)
+        median = mdes[len(mdes) // 2] if mdes else None
+        out.append([fam, str(len(members)), f"p <= {ALPHA / len(members):.2g}",
+                    str(sum(g.p_value <= ALPHA for g in members)), str(sum(is_significant(g) for g in members)),
+                    _fmt(median, ".2f")])
     return out
 
 
-def class_markdown(gains: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The by-class table of one task's gains (lines of gains.md)."""
-    rows = by_class(gains)
+def families_markdown(rows: Sequence[Gain]) -> list[str]:
+    return [f"| {' | '.join(FAMILY_HEADERS)} |", "|---" * len(FAMILY_HEADERS) + "|",
+            *(f"| {' | '.join(r)} |" for r in family_rows(rows)), ""]
+
+
+def class_markdown(classes: Sequence[ClassGains], task: str) -> list[str]:
+    """The by-class table of one task (lines of gains.md)."""
+    rows = [c for c in classes if c.task == task]
     if not rows:
         return []
-    lines = ["### by resource class (Joshi et al. 2020, 0-5), all languages of the sweep", "",
-             "| comparison | shots | metric | class | pairs | mean gain | range | significant + / - |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["### by resource class (Joshi et al. 2020, 0-5), and over all pairs", "",
+             ("| comparison | shots | metric | class | pairs | mean gain | 95% CI (pairs, then items) | range "
+              "| * + / - (Holm) |"), "|---|---|---|---|---|---|---|---|---|"]
     for c in rows:
-        cls = "unknown" if c.resource_class is None else c.resource_class
-        lines.append(f"| {c.comparison} | {c.shots} | {c.metric} | {cls} | {c.pairs} | {c.mean:+.2f} "
+        scope = c.scope.removeprefix("class ") if c.scope else ("unknown" if c.resource_class is None else c.resource_class)
+        ci = "-" if c.ci_low is None else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
+        lines.append(f"| {c.comparison} | {c.shots} | {c.metric} | {scope} | {c.pairs} | {c.mean:+.2f} | {ci} "
                      f"| [{c.low:+.2f}, {c.high:+.2f}] | {c.up} / {c.down} |")
     return [*lines, ""]
 
 
-def gains_markdown(gains: Sequence[Gain], notes: Sequence[str] = ()) -> str:
-    """One table per task; `*` only where the interval and the test agree, so a reader can trust the mark."""
-    lines = []
-    for task in sorted({g.task for g in gains}):
-        header = ("| language | class | resource | pair | template | shots | comparison | metric | baseline | system "
-                  "| gain | 95% CI | p | n |")
-        lines += [f"## {task}", "", header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for g in (g for g in gains if g.task == task):
-            mark = "*" if is_significant(g.p_value, g.ci_low, g.ci_high) else ""
+def gains_markdown(study: Study, notes: Sequence[str] = (), fdr: bool = False) -> str:
+    """Families first, then one table per task; `*` only where the family-corrected p says so."""
+    rows = study.rows
+    lines = ["## families", "", *families_markdown(rows)] if rows else []
+    for task in sorted({g.task for g in rows}):
+        q = " q (BH) |" if fdr else ""
+        lines += [f"## {task}", "",
+                  ("| language | class | pair | template | shots | comparison | metric | baseline | system | gain "
+                   f"| 95% CI | p | p (Holm) |{q} MDE | n | family |"),
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if fdr else "") + "---|---|---|"]
+        for g in (g for g in rows if g.task == task):
+            mark = "*" if is_significant(g) else ""
             cls = "-" if g.resource_class is None else g.resource_class
-            lines.append(f"| {g.language} | {cls} | {g.resource} | {g.pair} | {g.template} | {g.shots} | {g.comparison} "
-                         f"| {g.metric} | {g.baseline:.2f} "
-                         f"| {g.system:.2f} | {g.delta:+.2f}{mark} | [{g.ci_low:+.2f}, {g.ci_high:+.2f}] "
-                         f"| {g.p_value:.3f} | {g.n} |")
-        lines.append("")
-        lines += class_markdown([asdict(g) for g in gains if g.task == task])
-    lines.append("`*`: significant at 0.05: p < 0.05 and the paired-bootstrap 95% interval excludes 0. "
-                 "Scores in points (chrF++, BLEU, accuracy %). class: Joshi et al. (2020), 0-5; `-` unknown.")
+            qcol = f" {_p(g.q_bh)} |" if fdr else ""
+            lines.append(f"| {g.language} | {cls} | {g.pair} | {g.template} | {g.shots} | {g.comparison} | {g.metric} "
+                         f"| {g.baseline:.2f} | {g.system:.2f} | {g.delta:+.2f}{mark} "
+                         f"| [{g.ci_low:+.2f}, {g.ci_high:+.2f}] | {_p(g.p_value)} | {_p(g.p_holm)} |{qcol} "
+                         f"{_fmt(g.mde, '.2f')} | {g.n} | {g.family} ({g.family_size}) |")
+        lines += ["", *class_markdown(study.classes, task)]
+        reps = [r for r in study.replicability if r.task == task]
+        if reps:
+            lines += ["### replicability over languages", "", *(f"- {r.line()}" for r in reps), ""]
+    lines.append(f"`*`: Holm-adjusted p <= {study.alpha} within the row's family (a comparison's `family` and the "
+                 "metric; m rows in brackets). p: the row's own two-sided test (MT: paired bootstrap over items, "
+                 "whose percentile interval is the 95% CI; accuracy: McNemar's exact test with its exact interval). "
+                 f"MDE: the smallest gain the row could detect with 80% power at {study.alpha}/m. Scores in points "
+                 "(chrF++, BLEU, accuracy %). class: Joshi et al. (2020), 0-5; `-` unknown.")
     if notes:
         lines += ["", "## Not compared: identical prompts", "", *(f"- {n}" for n in notes)]
     return "\n".join(lines) + "\n"
 
 
-def write_gains(sweep_dir: Path, gains: Sequence[Gain], notes: Sequence[str] = ()) -> Path:
-    """gains.md, gains.csv and gains.json beside the table."""
+def write_gains(sweep_dir: Path, study: Study, notes: Sequence[str] = (), fdr: bool = False) -> Path:
+    """gains.md, gains.csv (the rows) and gains.json (rows, classes, replicability) beside the table."""
     import csv
     import io
     import json
 
-    (sweep_dir / "gains.json").write_text(json.dumps([asdict(g) for g in gains], indent=1) + "\n", encoding="utf-8")
+    (sweep_dir / "gains.json").write_text(json.dumps(study.to_json(), indent=1) + "\n", encoding="utf-8")
     buf = io.StringIO()
-    fields = list(Gain.__dataclass_fields__)
-    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer = csv.DictWriter(buf, fieldnames=list(Gain.__dataclass_fields__))
     writer.writeheader()
-    writer.writerows(asdict(g) for g in gains)
+    writer.writerows(asdict(g) for g in study.rows)
     (sweep_dir / "gains.csv").write_text(buf.getvalue(), encoding="utf-8")
     md = sweep_dir / "gains.md"
-    md.write_text(gains_markdown(gains, notes), encoding="utf-8")
+    md.write_text(gains_markdown(study, notes, fdr), encoding="utf-8")
     return md

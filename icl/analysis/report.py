@@ -9,12 +9,13 @@ can be mailed around; the same plots are written as PNG and SVG under `results/<
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from icl.analysis.gains import by_class, is_significant
+from icl.analysis.gains import FAMILY_HEADERS, Study, family_rows, is_significant, read_study
 from icl.analysis.plots import Plot, class_plots, gains_plots, shots_plot, template_plot
 from icl.analysis.results import read_json, read_jsonl, run_dirs, table_rows
 from icl.errors import DataError
@@ -70,23 +71,26 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "rows": [[cls(langs[r["pair"]]), langs[r["pair"]].resource, *(r.get(c, "") for c in cols)] for r in rows]}
 
 
-def _gains(gains: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The gains table and the by-class table."""
-    def star(g: dict[str, Any]) -> str:
-        return "*" if is_significant(g["p_value"], g["ci_low"], g["ci_high"]) else ""
+def _gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
+    """The gains table, the by-class table, the family lines and the replicability lines."""
+    def p(value: float) -> str:
+        return f"{value:.4f}" if value >= 0.0001 else f"{value:.1e}"
 
-    table = {"headers": ["task", "language", "class", "resource", "pair", "template", "shots", "comparison", "metric",
-                         "baseline", "system", "gain", "95% CI", "p", "n"],
-             "rows": [[g["task"], g["language"], _cls(g), g["resource"], g["pair"], g.get("template", ""),
-                       g.get("shots", ""), g["comparison"], g["metric"], f"{g['baseline']:.2f}", f"{g['system']:.2f}",
-                       f"{g['delta']:+.2f}{star(g)}", f"[{g['ci_low']:+.2f}, {g['ci_high']:+.2f}]",
-                       f"{g['p_value']:.3f}", g["n"]] for g in gains]}
-    classes = {"headers": ["task", "comparison", "shots", "metric", "class", "pairs", "mean gain", "range",
-                           "significant + / -"],
-               "rows": [[c.task, c.comparison, c.shots, c.metric, "unknown" if c.resource_class is None else c.resource_class,
-                         c.pairs, f"{c.mean:+.2f}", f"[{c.low:+.2f}, {c.high:+.2f}]", f"{c.up} / {c.down}"]
-                        for c in by_class(gains)]}
-    return table, classes
+    table = {"headers": ["task", "language", "class", "pair", "template", "shots", "comparison", "metric",
+                         "baseline", "system", "gain", "95% CI", "p", "p (Holm)", "MDE", "n", "family"],
+             "rows": [[g.task, g.language, "-" if g.resource_class is None else g.resource_class, g.pair, g.template,
+                       g.shots, g.comparison, g.metric, f"{g.baseline:.2f}", f"{g.system:.2f}",
+                       f"{g.delta:+.2f}{'*' if is_significant(g) else ''}", f"[{g.ci_low:+.2f}, {g.ci_high:+.2f}]",
+                       p(g.p_value), p(g.p_holm), "-" if g.mde is None else f"{g.mde:.2f}", g.n,
+                       f"{g.family} ({g.family_size})"] for g in study.rows]}
+    classes = {"headers": ["task", "comparison", "shots", "metric", "class", "pairs", "mean gain", "95% CI",
+                           "range", "* + / -"],
+               "rows": [[c.task, c.comparison, c.shots, c.metric, c.scope.removeprefix("class ") or
+                         ("unknown" if c.resource_class is None else c.resource_class), c.pairs, f"{c.mean:+.2f}",
+                         "-" if c.ci_low is None else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]",
+                         f"[{c.low:+.2f}, {c.high:+.2f}]", f"{c.up} / {c.down}"] for c in study.classes]}
+    families = {"headers": list(FAMILY_HEADERS), "rows": family_rows(study.rows)}
+    return table, classes, families, [r.line() for r in study.replicability]
 
 
 def _cls(g: dict[str, Any]) -> str:
@@ -101,7 +105,8 @@ def write_report(sweep_dir: Path) -> Path:
         raise DataError(f"{sweep_dir}: no finished runs to report")
     plots_dir = sweep_dir / "plots"
     plots_dir.mkdir(exist_ok=True)
-    gains = json.loads((sweep_dir / "gains.json").read_text()) if (sweep_dir / "gains.json").is_file() else []
+    study = read_study(sweep_dir / "gains.json") if (sweep_dir / "gains.json").is_file() else Study((), (), ())
+    gains = [asdict(g) for g in study.rows]
 
     plots: list[Plot] = [*class_plots(gains, plots_dir), *gains_plots(gains, plots_dir)]
     for task in TASKS:
@@ -118,10 +123,10 @@ def write_report(sweep_dir: Path) -> Path:
         for name, score in metrics["scores"].items():
             signatures.append([spec["run_id"], name, score["value"], score["signature"] or score["note"]])
         samples.append(_samples(run, spec, metrics))
-    gains_table, class_table = _gains(gains)
+    gains_table, class_table, families, replicability = _gains(study)
     page = _template().render(
         sweep=sweep_dir.name, sweep_dir=str(sweep_dir), summary=_summary(rows), gains=gains_table,
-        by_class=class_table, signatures=signatures, samples=samples, sample_rows=SAMPLE_ROWS,
+        by_class=class_table, families=families, replicability=replicability, signatures=signatures, samples=samples, sample_rows=SAMPLE_ROWS,
         plots=[{"title": p.title, "data_uri": p.data_uri, "png": p.png.name, "svg": p.svg.name} for p in plots],
         sweep_yaml=(sweep_dir / "sweep.yaml").read_text(encoding="utf-8") if (sweep_dir / "sweep.yaml").is_file() else "",
         config=json.dumps({r.name: read_json(r / "spec.json") for r in run_dirs(sweep_dir)}, indent=1, ensure_ascii=False))

@@ -18,6 +18,7 @@ from rich.table import Table
 from icl.cli import author, lexicon, models, prompts
 from icl.cli.common import clean_errors, out, print_table
 from icl.errors import IclError
+from icl.metrics.base import RESAMPLES
 
 app = typer.Typer(help="Multilingual in-context learning with lexicon augmentation.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -74,8 +75,14 @@ def plan(
     yes: bool = typer.Option(False, "--yes", help="Build the prompts of a sweep of more than 10,000 runs too."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Build every prompt again (ignore the plan memo)."),
     quick: bool = typer.Option(False, "--quick", help="Only the upper bound read from the data (no prompt built)."),
+    power: bool = typer.Option(False, "--power", help="Size the comparisons from a pilot: items each needs to "
+                               "detect --effect at 80% power and the family's level, and what they cost here."),
+    effect: list[str] = typer.Option([], "--effect", help="METRIC=POINTS to detect (defaults: chrf++=2, bleu=1, "
+                                     "accuracy=5); with --power."),
+    pilot: Path | None = typer.Option(None, "--pilot", help="The pilot's results folder (default: results/<sweep>)."),
 ) -> None:
-    """Without loading a model: runs, prompts, prompt tokens, what is cached, and a time estimate."""
+    """Without loading a model: runs, prompts, prompt tokens, what is cached, and a time estimate; with --power,
+    how many items each comparison needs, read from a pilot."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from icl.run.plan import plan_sweep, quick_plan
@@ -90,6 +97,9 @@ def plan(
                   highlight=False)
         return
     sweep = load_sweep(sweep_file)
+    if power:
+        _print_power(sweep, pilot, effect)
+        return
     for count in quick_plan(sweep):  # seconds, from the data alone; the exact plan follows
         _print_quick(count)
     if quick:
@@ -103,6 +113,28 @@ def plan(
     if result.problems:  # what `icl run` would refuse, all of it
         typer.echo(f"icl run would refuse this sweep: {result.problems}", err=True)
         raise typer.Exit(2)
+
+
+def _print_power(sweep: Any, pilot: Path | None, effects: list[str]) -> None:
+    from icl.config import results_dir
+    from icl.run.plan.power import parse_effects, power_plan, seconds_per_item
+
+    pilot_dir = pilot or results_dir() / sweep.name
+    rows = power_plan(sweep, pilot_dir, parse_effects(effects), seconds_per_item(sweep))
+    table_ = Table(title=f"{sweep.name}: items to detect each effect at 80% power (pilot {pilot_dir})",
+                   title_justify="left")
+    for col in ("comparison", "shots", "metric", "family (m)", "pairs", "items now", "MDE now", "effect",
+                "items needed (median / all pairs)", "test set", "extra engine time"):
+        table_.add_column(col)
+    for r in rows:
+        cost = "unknown" if r.seconds is None else _duration(r.seconds)
+        table_.add_row(r.comparison, str(r.shots), r.metric, f"{r.family} ({r.family_size})", str(r.pairs),
+                       str(r.items_now), "-" if r.mde_now is None else f"{r.mde_now:.2f}", f"{r.effect:g}",
+                       f"{r.items_median:,} / {r.items_max:,}", "?" if r.available is None else f"{r.available:,}",
+                       cost)
+    out.print(table_)
+    out.print("MDE and items at alpha 0.05 / m (the first step of Holm's correction in the row's family); cost: the "
+              "comparison's runs brought to the median need, at the recorded seconds per item", highlight=False)
 
 
 def _print_quick(q: Any) -> None:
@@ -191,19 +223,21 @@ def table(sweep_dir: Path = typer.Argument(..., help="results/<sweep>")) -> None
 @clean_errors
 def gains(
     sweep_dir: Path = typer.Argument(..., help="results/<sweep> (its sweep.yaml lists the comparisons)"),
-    resamples: int = typer.Option(1000, help="Bootstrap resamples."),
+    resamples: int = typer.Option(RESAMPLES, help="Bootstrap resamples of each MT row (19,999: p down to 0.0001)."),
+    fdr: bool = typer.Option(False, "--fdr", help="Also show Benjamini-Hochberg q-values (false discovery rate)."),
 ) -> None:
-    """Gains over each baseline named in the sweep's `gains:` section, with paired-bootstrap 95% CIs."""
-    from icl.analysis.gains import compute_gains, gains_markdown, not_compared, write_gains
+    """The sweep's comparisons (`gains:`) as a study: each row's test and 95% CI, Holm-corrected p within its
+    family, the effect it could detect, means by resource class with intervals, and replicability counts."""
+    from icl.analysis.gains import compute_study, gains_markdown, not_compared, write_gains
     from icl.sweep.load import load_comparisons
 
     comparisons = load_comparisons(sweep_dir / "sweep.yaml")
     if not comparisons:
         raise IclError(f"{sweep_dir / 'sweep.yaml'}: gains: no comparisons declared")
-    rows = compute_gains(sweep_dir, comparisons, resamples)
+    study = compute_study(sweep_dir, comparisons, resamples)
     notes = not_compared(sweep_dir, comparisons)
-    path = write_gains(sweep_dir, rows, notes)
-    typer.echo(gains_markdown(rows, notes))
+    path = write_gains(sweep_dir, study, notes, fdr)
+    typer.echo(gains_markdown(study, notes, fdr))
     typer.echo(f"wrote {path}", err=True)
 
 
@@ -221,9 +255,10 @@ def report(sweep_dir: Path = typer.Argument(..., help="results/<sweep>")) -> Non
 def compare(
     run_a: Path = typer.Argument(..., help="Baseline run folder"),
     run_b: Path = typer.Argument(..., help="System run folder"),
-    resamples: int = typer.Option(1000, help="Bootstrap resamples."),
+    resamples: int = typer.Option(RESAMPLES, help="Bootstrap resamples (MT)."),
 ) -> None:
-    """Paired bootstrap of run B against run A (sacrebleu's for MT; over items for accuracy)."""
+    """Paired test of run B against run A (MT: paired bootstrap; accuracy: McNemar's exact test), one row per
+    metric: the gain, its 95% CI and the p-value of the same procedure (uncorrected: one comparison)."""
     from icl.analysis.gains import compare_runs
 
     table_ = Table(title=f"{run_b.name} vs {run_a.name}")
@@ -231,7 +266,7 @@ def compare(
         table_.add_column(col)
     for r in compare_runs(run_a, run_b, resamples):
         table_.add_row(r.metric, f"{r.baseline:.2f}", f"{r.system:.2f}", f"{r.delta:+.2f}",
-                       f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]", f"{r.p_value:.3f}", str(r.n))
+                       f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]", f"{r.p_value:.4f}", str(r.n))
     out.print(table_)
 
 

@@ -2,11 +2,10 @@
 and paired bootstraps from two systems' predictions to a `PairedResult`. Tasks pick theirs from here;
 nothing here knows about tasks, runs or files."""
 
-from icl.metrics.base import Interval, PairedResult, Score
+from icl.metrics.base import RESAMPLES, Interval, PairedResult, Score
 from icl.metrics.intent import (
     INTENT_METRICS,
     bootstrap_accuracy,
-    paired_bootstrap_accuracy,
     score_accuracy,
     score_macro_f1,
 )
@@ -20,17 +19,20 @@ from icl.metrics.mt import (
     score_spbleu,
     spbleu_available,
 )
+from icl.metrics.paired import mcnemar_accuracy, paired_test_mt
 
 __all__ = [
     "INTENT_METRICS",
     "MT_METRICS",
+    "RESAMPLES",
     "Interval",
     "PairedResult",
     "Score",
     "bootstrap_accuracy",
     "bootstrap_mt",
-    "paired_bootstrap_accuracy",
+    "mcnemar_accuracy",
     "paired_bootstrap_mt",
+    "paired_test_mt",
     "score_accuracy",
     "score_bleu",
     "score_chrf",

@@ -3,7 +3,12 @@ paired-bootstrap interval). No metric code here, so both task metric modules and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+RESAMPLES = 19_999
+"""Default bootstrap resamples of a paired test: (resamples + 1) / 40 is whole, so a 95% percentile interval and
+p <= 0.05 agree exactly, and the smallest two-sided p (0.0001) is far below a family's first Holm step."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,8 @@ class Interval:
 
 @dataclass(frozen=True)
 class PairedResult:
-    """The gain of system B over system A with a paired-bootstrap 95% interval."""
+    """The gain of system B over system A with its 95% interval and the test's p-value (icl.metrics.paired:
+    one procedure for both)."""
 
     metric: str
     baseline: float
@@ -47,6 +53,17 @@ class PairedResult:
     ci_low: float
     ci_high: float
     p_value: float
+    """Two-sided."""
     n: int
     resamples: int
     method: str
+    p_greater: float | None = None
+    """One-sided: that the system is better (what a replicability count over languages combines)."""
+    p_less: float | None = None
+    """One-sided: that the system is worse."""
+    se: float | None = None
+    """Standard error of the gain (the spread of its item-level bootstrap): what the detectable effect scales with."""
+    discordant: float | None = None
+    """Paired accuracy: the share of items on which exactly one system is right (McNemar's power needs it)."""
+    draws: Any = field(default=None, repr=False, compare=False)
+    """The gain in each item-level bootstrap resample (a numpy array), for intervals over languages; not saved."""

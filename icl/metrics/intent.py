@@ -1,12 +1,12 @@
-"""Classification metrics as pure functions: accuracy and macro-F1 over the gold labels, and a paired
-bootstrap over items."""
+"""Classification metrics as pure functions: accuracy and macro-F1 over the gold labels, and a bootstrap
+interval of one system's accuracy (paired tests: icl.metrics.paired)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
 
-from icl.metrics.base import Interval, PairedResult, Score
+from icl.metrics.base import Interval, Score
 
 
 def score_accuracy(predicted: Sequence[str | None], gold: Sequence[str]) -> Score:
@@ -41,32 +41,9 @@ INTENT_METRICS: dict[str, Callable[[Sequence[str | None], Sequence[str]], Score]
 }
 
 
-def paired_bootstrap_accuracy(baseline_correct: Sequence[bool], system_correct: Sequence[bool],
-                              resamples: int = 1000, seed: int = 12345) -> PairedResult:
-    """Bootstrap over items: both systems are resampled with the same item indices."""
-    n = len(baseline_correct)
-    if n != len(system_correct) or n == 0:
-        raise ValueError("paired bootstrap needs two non-empty, equally long lists over the same items")
-    rng = random.Random(seed)
-    a = [int(x) for x in baseline_correct]
-    b = [int(x) for x in system_correct]
-    deltas = []
-    for _ in range(resamples):
-        idx = [rng.randrange(n) for _ in range(n)]
-        deltas.append(100.0 * (sum(b[i] for i in idx) - sum(a[i] for i in idx)) / n)
-    deltas.sort()
-    base, sys_ = 100.0 * sum(a) / n, 100.0 * sum(b) / n
-    delta = sys_ - base
-    worse = sum(d <= 0 for d in deltas) if delta > 0 else sum(d >= 0 for d in deltas)
-    return PairedResult("accuracy", round(base, 4), round(sys_, 4), round(delta, 4),
-                        round(deltas[int(0.025 * resamples)], 4), round(deltas[int(0.975 * resamples) - 1], 4),
-                        round((worse + 1) / (resamples + 1), 4), n, resamples,
-                        f"paired bootstrap over items, {resamples} resamples, seed {seed}")
-
-
 def bootstrap_accuracy(correct: Sequence[bool], resamples: int = 1000, seed: int = 12345) -> Interval:
     """Accuracy with the 2.5/97.5 percentiles of its value over item resamples (the resampling of
-    `paired_bootstrap_accuracy`, one system)."""
+    the item-level bootstrap of `icl.metrics.paired`'s paired tests, one system)."""
     n = len(correct)
     if n == 0:
         raise ValueError("a bootstrap needs at least one item")

@@ -12,7 +12,6 @@ from typing import Any
 
 from icl.errors import ConfigError
 
-
 _KEYS = {"name", "baseline", "system", "family"}
 
 

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from icl.languages import get_language
-from icl.metrics import INTENT_METRICS, Interval, PairedResult, Score, bootstrap_accuracy, paired_bootstrap_accuracy
+from icl.metrics import INTENT_METRICS, Interval, PairedResult, Score, bootstrap_accuracy, mcnemar_accuracy
 from icl.tasks.base import Axis, Mode, SyntheticRecipe, argmax
 
 if TYPE_CHECKING:
@@ -90,8 +90,8 @@ class IntentTask:
 
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:
-        return [paired_bootstrap_accuracy([p == r for p, r in zip(baseline, references, strict=True)],
-                                          [p == r for p, r in zip(system, references, strict=True)], resamples, seed)]
+        return [mcnemar_accuracy([p == r for p, r in zip(baseline, references, strict=True)],
+                                 [p == r for p, r in zip(system, references, strict=True)], resamples, seed)]
 
     def interval(self, predictions: Sequence[str | None], references: Sequence[str], resamples: int,
                  seed: int) -> list[Interval]:

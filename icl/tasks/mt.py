@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from icl.errors import ConfigError
 from icl.languages import get_language
-from icl.metrics import MT_METRICS, Interval, PairedResult, Score, bootstrap_mt, paired_bootstrap_mt
+from icl.metrics import MT_METRICS, Interval, PairedResult, Score, bootstrap_mt, paired_test_mt
 from icl.tasks.base import Axis, Mode, SyntheticRecipe
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ class MtTask:
 
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:
-        return [paired_bootstrap_mt(metric, [p or "" for p in baseline], [p or "" for p in system], references,
-                                    resamples, seed) for metric in self.gain_metrics]
+        return [paired_test_mt(metric, [p or "" for p in baseline], [p or "" for p in system], references,
+                               resamples, seed) for metric in self.gain_metrics]
 
     def interval(self, predictions: Sequence[str | None], references: Sequence[str], resamples: int,
                  seed: int) -> list[Interval]:
