@@ -1,6 +1,6 @@
-"""Every command the README shows works as written.
+"""Every command the README and docs/ show works as written.
 
-Each shell command in the README's ```bash blocks is listed below with how the tests run it: as
+Each shell command in the ```bash blocks of README.md and docs/*.md is listed below with how the tests run it: as
 written here (cheap ones), as written elsewhere (the vLLM server command: tests/test_engines.py starts
 exactly it), or, where a run takes minutes to hours, through the same code path on the same file with
 the work left out (`icl plan` builds every prompt of the sweep without a model) and the test that runs
@@ -53,8 +53,8 @@ README_COMMANDS: dict[str, str] = {
 
 
 def readme_commands() -> list[str]:
-    """Every command in the README's bash blocks, continuation lines joined, comments dropped."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    """Every command in the bash blocks of the README and docs/, continuation lines joined, comments dropped."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
         for line in re.sub(r"\\\n\s*", "", block).splitlines():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,17 +128,22 @@ def _class_of(g: dict[str, Any]) -> int | None:
     return g["resource_class"] if "resource_class" in g else get_language(g["language"]).resource_class
 
 
-def class_plots(gains: list[dict[str, Any]], plots_dir: Path) -> list[Plot]:
+def class_plots(gains: list[dict[str, Any]], plots_dir: Path,
+                classes: Sequence[Any] = ()) -> list[Plot]:
     """Gain with its 95% CI for every language pair of the sweep against its resource class, classes 0-5
     on one axis (unknown to the right), one figure per comparison, shot count and main metric; a bar
-    marks each class's mean gain. The figure "gains by resource level" is about."""
+    marks each class's mean gain, and a band its two-level 95% interval (`classes`, icl.analysis.gains'
+    ClassGains). The figure "gains by resource level" is about."""
+    bands = {(c.task, c.comparison, c.shots, c.metric, c.resource_class): (c.ci_low, c.ci_high) for c in classes
+             if c.scope != "all" and c.ci_low is not None}
     groups: dict[tuple[str, str, int, str], list[dict[str, Any]]] = defaultdict(list)
     for g in gains:
         if g["metric"] == get_task(g["task"]).main_metric:
             groups[(g["task"], g["comparison"], g.get("shots", -1), g["metric"])].append(g)
     plots = []
     for i, ((task, comparison, shots, metric), items) in enumerate(sorted(groups.items())):
-        def draw(plt: Any, items: list[dict[str, Any]] = items, metric: str = metric) -> Any:
+        def draw(plt: Any, items: list[dict[str, Any]] = items, metric: str = metric,
+                 key: tuple[str, str, int, str] = (task, comparison, shots, metric)) -> Any:
             unknown = len(RESOURCE_CLASSES)
             xs_of = {c: [] for c in [*RESOURCE_CLASSES, unknown]}
             for g in sorted(items, key=lambda g: g["pair"]):
@@ -156,6 +162,9 @@ def class_plots(gains: list[dict[str, Any]], plots_dir: Path) -> list[Plot]:
                 if members:
                     mean = sum(g["delta"] for g in members) / len(members)
                     ax.hlines(mean, x - 0.4, x + 0.4, color="#c0392b", linewidth=2)
+                    band = bands.get((*key, None if x == unknown else x))
+                    if band is not None:
+                        ax.fill_between([x - 0.4, x + 0.4], band[0], band[1], color="#c0392b", alpha=0.15, lw=0)
             ax.axhline(0, color="black", linewidth=0.8)
             ticks = [*RESOURCE_CLASSES] + ([unknown] if xs_of[unknown] else [])
             ax.set_xticks(ticks, [f"{c}\n({len(xs_of[c])})" for c in RESOURCE_CLASSES]

@@ -108,7 +108,7 @@ def write_report(sweep_dir: Path) -> Path:
     study = read_study(sweep_dir / "gains.json") if (sweep_dir / "gains.json").is_file() else Study((), (), ())
     gains = [asdict(g) for g in study.rows]
 
-    plots: list[Plot] = [*class_plots(gains, plots_dir), *gains_plots(gains, plots_dir)]
+    plots: list[Plot] = [*class_plots(gains, plots_dir, study.classes), *gains_plots(gains, plots_dir)]
     for task in TASKS:
         for make in (shots_plot, template_plot):
             plot = make(rows, task, plots_dir)
