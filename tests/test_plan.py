@@ -18,8 +18,8 @@ from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
 from icl.run.plan import plan_sweep, token_counter
 from icl.run.runner import run_sweep
-from icl.sweep.count import RUN_LIMIT, check_run_count, count_runs
-from icl.sweep.load import load_sweep
+from icl.sweep.count import RUN_LIMIT, refuse_over_limit
+from icl.sweep.load import load_grid, load_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -194,7 +194,7 @@ intent:
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "experiments").glob("*.yaml")) + ["rules"])
-def test_count_runs_agrees_with_load_sweep(name: str, tmp_path: Path) -> None:
+def test_grid_counts_agree_with_load_sweep(name: str, tmp_path: Path) -> None:
     path = REPO / "experiments" / name
     if name == "rules":
         path = tmp_path / "rules.yaml"
@@ -203,7 +203,7 @@ def test_count_runs_agrees_with_load_sweep(name: str, tmp_path: Path) -> None:
         expected = Counter(spec.task for spec in load_sweep(path).runs)
     except IclError as exc:
         pytest.skip(f"does not load here: {exc}")
-    assert count_runs(path) == dict(expected)
+    assert load_grid(path).counts() == {task: n for task, n in expected.items()}
 
 
 def _seeds_sweep(path: Path, seeds: int) -> Path:
@@ -227,10 +227,12 @@ def test_run_refuses_a_huge_sweep_at_once(tmp_path: Path) -> None:
 
 def test_limit_is_just_above_10000(tmp_path: Path) -> None:
     assert RUN_LIMIT == 10_000
-    check_run_count(_seeds_sweep(tmp_path / "ok.yaml", 1111))  # 9,999 runs pass
+    def check(path: Path) -> None:
+        refuse_over_limit(path, sum(load_grid(path).counts().values()))
+
+    check(_seeds_sweep(tmp_path / "ok.yaml", 1111))  # 9,999 runs pass
     with pytest.raises(ConfigError, match="10,008 runs"):
-        check_run_count(_seeds_sweep(tmp_path / "over.yaml", 1112))
-    check_run_count(tmp_path / "over.yaml", yes=True)
+        check(_seeds_sweep(tmp_path / "over.yaml", 1112))
 
 
 def test_yes_lets_a_large_sweep_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,16 +44,16 @@ def run(
     from icl.config import results_dir
     from icl.run.runner import run_sweep
     from icl.run.timings import Phases, process_age
-    from icl.sweep.count import check_run_count, refuse_over_limit
-    from icl.sweep.load import load_sweep
+    from icl.sweep.count import refuse_over_limit
+    from icl.sweep.load import load_grid
 
     phases = Phases()
     phases.add("start and imports", process_age() or 0.0)
     with phases.phase("sweep load"):
-        check_run_count(sweep_file, yes)  # counted from the lists: a 900,000-run typo is refused at once
-        sweep = load_sweep(sweep_file)
-    if not yes:
-        refuse_over_limit(sweep_file, len(sweep.runs))
+        grid = load_grid(sweep_file)
+        if not yes:  # counted from the lists: a 900,000-run typo is refused before any run is built
+            refuse_over_limit(sweep_file, sum(grid.counts().values()))
+        sweep = grid.expand()
     typer.echo(f"sweep {sweep.name}: {len(sweep.runs)} runs", err=True)
     report = run_sweep(sweep, results or results_dir(), fresh=fresh, chunk_size=chunk_size,
                        console=Console(stderr=True), phases=phases, verbose=verbose)
@@ -86,17 +86,18 @@ def plan(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from icl.run.plan import plan_sweep, quick_plan
-    from icl.sweep.count import RUN_LIMIT, count_runs
-    from icl.sweep.load import load_sweep
+    from icl.sweep.count import RUN_LIMIT
+    from icl.sweep.load import load_grid
 
-    counts = count_runs(sweep_file)
-    if counts is not None and sum(counts.values()) > RUN_LIMIT and not yes:
+    grid = load_grid(sweep_file)
+    counts = grid.counts()
+    if sum(counts.values()) > RUN_LIMIT and not yes:
         by_task = ", ".join(f"{task} {n:,}" for task, n in counts.items())
         out.print(f"{sweep_file}: {sum(counts.values()):,} runs ({by_task}): over {RUN_LIMIT:,}, so prompts were "
                   "not built; `icl run` refuses it without --yes (check its lists, or pass --yes here too)",
                   highlight=False)
         return
-    sweep = load_sweep(sweep_file)
+    sweep = grid.expand()
     if power:
         _print_power(sweep, pilot, effect)
         return

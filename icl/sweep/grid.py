@@ -1,4 +1,4 @@
-"""Which combinations of a sweep's lists are runs: the one rule both `load_sweep` and `count_runs` use.
+"""Which combinations of a sweep's lists are runs: the one rule a sweep is counted and expanded by (icl.sweep.load.TaskGrid).
 
 A sweep is the product of its lists. A combination is left out only where it cannot be built at all:
 self-labelled demos (`selflabel`) label the pool's text in the run's own language, so a pool in another

@@ -83,22 +83,59 @@ def _declared(raw: Any, path: Path) -> list[DatasetSpec]:
     raise ConfigError(f"{path}: datasets: expected a mapping of name -> declaration, or a list of YAML files")
 
 
-def _task_runs(task: Task, raw: Any, path: Path, sweep: str, models: list[ModelSpec], seeds: list[int],
-               registry: Registry) -> list[RunSpec]:
+@dataclass(frozen=True)
+class TaskGrid:
+    """One task section's checked lists: every value a run of the task can take. Runs are their product
+    (less what icl.sweep.grid.applicable leaves out), so a sweep is counted from here without building a
+    RunSpec, and expanded from the same values."""
+
+    task: str
+    datasets: tuple[str, ...]
+    combos: tuple[tuple[str, str, str], ...]
+    """(src, tgt, mode) of each language and direction or mode."""
+    templates: tuple[str, ...]
+    shots: tuple[int, ...]
+    selectors: tuple[str, ...]
+    pools: tuple[Pool, ...]
+    augments: tuple[str, ...]
+    morphs: tuple[bool, ...]
+    fixed_ids: tuple[str, ...]
+    limit: int | None
+    max_tokens: int
+
+    def per_model_and_seed(self) -> int:
+        """Runs for one model and one seed."""
+        kept = sum(applicable(src, tgt, augment, pool.language)
+                   for (src, tgt, _), augment, pool in itertools.product(self.combos, self.augments, self.pools))
+        return kept * len(self.datasets) * len(self.templates) * len(self.shots) * len(self.selectors) * len(self.morphs)
+
+    def runs(self, sweep: str, models: Sequence[ModelSpec], seeds: Sequence[int]) -> list[RunSpec]:
+        out = []
+        for model, ds, (src, tgt, mode), template, k, selector, pool, seed, augment, morph in itertools.product(
+            models, self.datasets, self.combos, self.templates, self.shots, self.selectors, self.pools, seeds,
+            self.augments, self.morphs,
+        ):
+            if applicable(src, tgt, augment, pool.language):
+                out.append(RunSpec(sweep=sweep, task=self.task, model=model, src=src, tgt=tgt,
+                                   template=f"{self.task}/{template}", shots=k, selector=selector, seed=seed,
+                                   pool=pool, mode=mode, limit=self.limit, max_tokens=self.max_tokens,
+                                   fixed_ids=self.fixed_ids, augment=augment, morph=morph, dataset=ds))
+        return out
+
+
+def _datasets(task: Task, section: Mapping[str, Any], path: Path, registry: Registry) -> list[DatasetSpec]:
     name = task.name
-    section = check_keys(name, raw, _COMMON | {axis.key for axis in task.axes}, path)
-    if "languages" not in section:
-        raise ConfigError(f"{path}: {name}.languages: missing (list the languages to run)")
-    langs = [get_language(code, key=f"{path}: {name}.languages[{i}]").code
-             for i, code in enumerate(check_list(f"{name}.languages", section["languages"], str, path))]
     datasets = [registry.get(d, key=f"{path}: {name}.datasets[{i}]")
                 for i, d in enumerate(check_list(f"{name}.datasets", section.get("datasets", [task.dataset]), str, path))]
     for i, ds in enumerate(datasets):
         if ds.task != name:
             raise ConfigError(f"{path}: {name}.datasets[{i}]: {ds.name} is a {ds.task} data set ({ds.where})")
-    shots = check_list(f"{name}.shots", section.get("shots", [0]), int, path)
-    if any(k < 0 for k in shots):
-        raise ConfigError(f"{path}: {name}.shots: shots must be >= 0")
+    return datasets
+
+
+def _templates(task: Task, section: Mapping[str, Any], path: Path, datasets: Sequence[DatasetSpec]) -> list[str]:
+    """Templates that load, and that find the columns they use (labels by group need a group column)."""
+    name = task.name
     templates = check_list(f"{name}.templates", section.get("templates", [task.template]), str, path)
     needs_groups = set()
     for i, tpl in enumerate(templates):
@@ -112,10 +149,12 @@ def _task_runs(task: Task, raw: Any, path: Path, sweep: str, models: list[ModelS
         if needs_groups and task.labelled and "group" not in ds.column_map:
             raise ConfigError(f"{path}: {name}.templates: {', '.join(sorted(needs_groups))} lists labels by group "
                               f"(scenarios), but data set {ds.name} declares no group column ({ds.where})")
-    selectors = check_list(f"{name}.selectors", section.get("selectors", ["first"]), str, path, allowed=list(SELECTORS))
-    fixed_ids = tuple(check_list(f"{name}.fixed_ids", section["fixed_ids"], str, path)) if "fixed_ids" in section else ()
-    if "fixed" in selectors and not fixed_ids:
-        raise ConfigError(f"{path}: {name}.fixed_ids: the `fixed` selector needs a list of demo ids")
+    return templates
+
+
+def _pools(task: Task, section: Mapping[str, Any], path: Path, datasets: Sequence[DatasetSpec],
+           registry: Registry) -> list[Pool]:
+    name = task.name
     pools = []
     for i, text in enumerate(check_list(f"{name}.pools", section.get("pools", default_pools(task.pool, datasets)),
                                         str, path)):
@@ -129,35 +168,71 @@ def _task_runs(task: Task, raw: Any, path: Path, sweep: str, models: list[ModelS
         if pool.language:
             get_language(pool.language, key=where)
         pools.append(pool)
+    return pools
+
+
+def _task_grid(task: Task, raw: Any, path: Path, registry: Registry) -> TaskGrid:
+    name = task.name
+    section = check_keys(name, raw, _COMMON | {axis.key for axis in task.axes}, path)
+    if "languages" not in section:
+        raise ConfigError(f"{path}: {name}.languages: missing (list the languages to run)")
+    langs = [get_language(code, key=f"{path}: {name}.languages[{i}]").code
+             for i, code in enumerate(check_list(f"{name}.languages", section["languages"], str, path))]
+    datasets = _datasets(task, section, path, registry)
+    shots = check_list(f"{name}.shots", section.get("shots", [0]), int, path)
+    if any(k < 0 for k in shots):
+        raise ConfigError(f"{path}: {name}.shots: shots must be >= 0")
+    selectors = check_list(f"{name}.selectors", section.get("selectors", ["first"]), str, path, allowed=list(SELECTORS))
+    fixed_ids = tuple(check_list(f"{name}.fixed_ids", section["fixed_ids"], str, path)) if "fixed_ids" in section else ()
+    if "fixed" in selectors and not fixed_ids:
+        raise ConfigError(f"{path}: {name}.fixed_ids: the `fixed` selector needs a list of demo ids")
     limit = section.get("limit")
     if limit is not None and (check_scalar(f"{name}.limit", limit, int, path) <= 0):
         raise ConfigError(f"{path}: {name}.limit: must be a positive number of items")
-    max_tokens = check_scalar(f"{name}.max_tokens", section.get("max_tokens", task.max_tokens), int, path)
-    augments = check_list(f"{name}.augment", section.get("augment", ["none"]), str, path, allowed=AUGMENTS)
     morphs = [morph_flag(m, f"{name}.morph", path) for m in check_list(f"{name}.morph", section.get("morph", ["off"]),
                                                                    object, path)]
     options = {axis.key: check_list(f"{name}.{axis.key}", section.get(axis.key, list(axis.default)), str, path,
                                     axis.values) for axis in task.axes}
-    combos = task.runs(options, langs)
-    runs = []
-    for model, ds, (src, tgt, mode), template, k, selector, pool, seed, augment, morph in itertools.product(
-        models, datasets, combos, templates, shots, selectors, pools, seeds, augments, morphs
-    ):
-        if not applicable(src, tgt, augment, pool.language):
-            continue
-        runs.append(RunSpec(sweep=sweep, task=name, model=model, src=src, tgt=tgt, template=f"{name}/{template}",
-                            shots=k, selector=selector, seed=seed, pool=pool, mode=mode, limit=limit,
-                            max_tokens=max_tokens, fixed_ids=fixed_ids, augment=augment, morph=morph,
-                            dataset=ds.name))
-    return runs
+    return TaskGrid(
+        task=name, datasets=tuple(ds.name for ds in datasets), combos=tuple(task.runs(options, langs)),
+        templates=tuple(_templates(task, section, path, datasets)), shots=tuple(shots), selectors=tuple(selectors),
+        pools=tuple(_pools(task, section, path, datasets, registry)),
+        augments=tuple(check_list(f"{name}.augment", section.get("augment", ["none"]), str, path, allowed=AUGMENTS)),
+        morphs=tuple(morphs), fixed_ids=fixed_ids, limit=limit,
+        max_tokens=check_scalar(f"{name}.max_tokens", section.get("max_tokens", task.max_tokens), int, path))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A sweep file read and checked once: counted (`counts`) before anything is built, then expanded into
+    runs (`expand`)."""
+
+    name: str
+    path: Path
+    models: tuple[ModelSpec, ...]
+    seeds: tuple[int, ...]
+    registry: Registry
+    tasks: tuple[TaskGrid, ...]
+    gains: tuple[Comparison, ...]
+
+    def counts(self) -> dict[str, int]:
+        """Runs per task, without building a RunSpec (a 900,000-run typo counts in a second)."""
+        return {t.task: t.per_model_and_seed() * len(self.models) * len(self.seeds) for t in self.tasks}
+
+    def expand(self) -> Sweep:
+        runs = [spec for t in self.tasks for spec in t.runs(self.name, self.models, self.seeds)]
+        ids = [r.run_id for r in runs]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"{self.path}: the sweep lists the same run twice (check repeated values in its lists)")
+        return Sweep(name=self.name, path=self.path, runs=tuple(runs), datasets=self.registry, gains=self.gains)
 
 
 GAIN_FIELDS = [f for f in RunSpec.__dataclass_fields__ if f not in ("sweep", "model")] + ["model", "engine"]
 """Fields a `gains:` filter may name."""
 
 
-def load_sweep(path: Path) -> Sweep:
-    """Read and check a sweep file and expand it into runs."""
+def load_grid(path: Path) -> Grid:
+    """Read and check a sweep file: every key and value, once."""
     raw = load_yaml(path)
     raw = check_keys("", raw, _TOP | set(TASKS), path)
     name = check_scalar("name", raw.get("name", path.stem), str, path)
@@ -172,15 +247,14 @@ def load_sweep(path: Path) -> Sweep:
         registry = registry.with_declared(_declared(raw["datasets"], path))
     if not any(task in raw for task in TASKS):
         raise ConfigError(f"{path}: no task section ({', '.join(TASKS)}) is configured: nothing to run")
-    runs: list[RunSpec] = []
-    for task in TASKS.values():
-        if task.name in raw:
-            runs.extend(_task_runs(task, raw[task.name], path, name, models, seeds, registry))
-    ids = [r.run_id for r in runs]
-    if len(set(ids)) != len(ids):
-        raise ConfigError(f"{path}: the sweep lists the same run twice (check repeated values in its lists)")
+    tasks = tuple(_task_grid(task, raw[task.name], path, registry) for task in TASKS.values() if task.name in raw)
     comparisons = tuple(parse_comparisons(raw["gains"], str(path), GAIN_FIELDS)) if "gains" in raw else ()
-    return Sweep(name=name, path=path, runs=tuple(runs), datasets=registry, gains=comparisons)
+    return Grid(name, path, tuple(models), tuple(seeds), registry, tasks, comparisons)
+
+
+def load_sweep(path: Path) -> Sweep:
+    """Read and check a sweep file and expand it into runs."""
+    return load_grid(path).expand()
 
 
 def load_comparisons(path: Path) -> tuple[Comparison, ...]:
