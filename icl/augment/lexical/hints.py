@@ -74,44 +74,61 @@ def hints_for(example: Example, lexicon: Lexicon, tables: MorphTables | None = N
     if max_hints < 0:
         raise ConfigError(f"max_hints: {max_hints} must be >= 0")
     sentence = example.source
-    candidates: list[tuple[int, int, dict[str, Any]]] = []  # (start, tokens, hint)
-    seen: set[str] = set()
+    found = _Candidates(skip)
+    spans = tokenize(sentence)
     matched: set[tuple[int, int]] = set()
+    for m in lexicon.match(sentence):
+        inside = [(s, e) for s, e in spans if m.start <= s and e <= m.end]
+        matched.update(inside)
+        if has_letter(m.text):
+            texts = [t.text for t in m.translations]
+            found.add(m.start, len(inside), m.text, texts, [False] * len(texts), m.translations[0].pos, None)
+    if tables is not None:
+        _add_inflected(found, sentence, [span for span in spans if span not in matched], lexicon, tables)
+    return _strongest(sorted(found.items, key=lambda c: c[0]), max_hints)
 
-    def add(start: int, tokens: int, surface: str, texts: list[str], inflected: list[bool],
-            pos: str | None, lemma: str | None) -> None:
+
+class _Candidates:
+    """Hints in the order found, each source phrase once, stop words and self-translations left out."""
+
+    def __init__(self, skip: frozenset[str]) -> None:
+        self.skip = skip
+        self.seen: set[str] = set()
+        self.items: list[tuple[int, int, dict[str, Any]]] = []
+        """(start, tokens, hint)"""
+
+    def add(self, start: int, tokens: int, surface: str, texts: list[str], inflected: list[bool], pos: str | None,
+            lemma: str | None) -> None:
         key = normalize(surface)
-        if key in seen or (tokens == 1 and key in skip):
+        if key in self.seen or (tokens == 1 and key in self.skip):
             return
         keep = [(t, f) for t, f in zip(texts, inflected, strict=True) if normalize(t) != key]
         keep = list(dict.fromkeys(keep))[:MAX_TRANSLATIONS]
         if not keep:
             return
-        seen.add(key)
-        candidates.append((start, tokens, {"source": surface, "translations": [t for t, _ in keep],
+        self.seen.add(key)
+        self.items.append((start, tokens, {"source": surface, "translations": [t for t, _ in keep],
                                            "inflected": [f for _, f in keep], "pos": pos, "lemma": lemma}))
 
-    spans = tokenize(sentence)
-    for m in lexicon.match(sentence):
-        inside = [(s, e) for s, e in spans if m.start <= s and e <= m.end]
-        matched.update(inside)
-        if not has_letter(m.text):
+
+def _add_inflected(found: _Candidates, sentence: str, spans: list[tuple[int, int]], lexicon: Lexicon,
+                   tables: MorphTables) -> None:
+    """Single words the lexicon lacks whose English lemma it has, inflected like the source where it can."""
+    for s, e in spans:
+        word = sentence[s:e]
+        if not has_letter(word):
             continue
-        texts = [t.text for t in m.translations]
-        add(m.start, len(inside), m.text, texts, [False] * len(texts), m.translations[0].pos, None)
-    if tables is not None:
-        for s, e in spans:
-            word = sentence[s:e]
-            if (s, e) in matched or not has_letter(word):
-                continue
-            wt = translate_word(word, lexicon, tables.src, tables.tgt)
-            if wt.target is None or wt.lemma is None or wt.target_lemma is None:
-                continue
-            others = [t.text for t in lexicon.lookup(wt.lemma) if t.text not in (wt.target, wt.target_lemma)]
-            texts = [wt.target] + ([wt.target_lemma] if wt.inflected else []) + others
-            flags = [wt.inflected] + [False] * (len(texts) - 1)
-            add(s, 1, word, texts, flags, None, wt.lemma if wt.features is not None else None)
-    candidates.sort(key=lambda c: c[0])
+        wt = translate_word(word, lexicon, tables.src, tables.tgt)
+        if wt.target is None or wt.lemma is None or wt.target_lemma is None:
+            continue
+        others = [t.text for t in lexicon.lookup(wt.lemma) if t.text not in (wt.target, wt.target_lemma)]
+        texts = [wt.target] + ([wt.target_lemma] if wt.inflected else []) + others
+        flags = [wt.inflected] + [False] * (len(texts) - 1)
+        found.add(s, 1, word, texts, flags, None, wt.lemma if wt.features is not None else None)
+
+
+def _strongest(candidates: list[tuple[int, int, dict[str, Any]]], max_hints: int) -> list[dict[str, Any]]:
+    """Over `max_hints`, the longest entries (tokens, then characters), ties by position; in sentence order."""
     if len(candidates) > max_hints:
         ranked = sorted(range(len(candidates)),
                         key=lambda i: (-candidates[i][1], -len(candidates[i][2]["source"]), i))
