@@ -103,81 +103,96 @@ def find_noops(runs: Sequence[RunSpec], prints: Mapping[RunSpec, str],
     """Collapse or refuse runs equal to others (see the module docstring). `prints`: the fingerprint of
     every built run; `twin_print(spec)` builds a run outside the sweep and fingerprints it (None where
     it cannot be built without the model)."""
-    order = {spec: i for i, spec in enumerate(runs)}
-    first: dict[tuple[str, str], Any] = {}
-    for spec in runs:
-        for f in AXES:
-            first.setdefault((spec.task, f), getattr(spec, f))
-    twins: dict[RunSpec, str | None] = {}
-
-    def print_of(spec: RunSpec) -> str | None:
-        if spec in prints:
-            return prints[spec]
-        if spec not in twins:
-            twins[spec] = twin_print(spec)
-        return twins[spec]
-
-    def baseline(spec: RunSpec, f: str) -> Any:
-        return BASELINES.get(f, first[(spec.task, f)])
-
-    effective_memo: dict[tuple[str, str, Any], bool] = {}
-
-    def effective(task: str, f: str, value: Any) -> bool:
-        """Whether `f: value` changes a prompt in at least one run of the sweep (or can't be told): of the
-        task's section, or of any task for the sweep-wide seeds."""
-        key = (task if f not in SWEEP_WIDE else "", f, value)
-        if key not in effective_memo:
-            effective_memo[key] = False
-            for spec in runs:
-                if (key[0] and spec.task != task) or getattr(spec, f) != value or value == baseline(spec, f):
-                    continue
-                mine, theirs = prints.get(spec), print_of(replace(spec, **{f: baseline(spec, f)}))
-                if mine is None or theirs is None or mine != theirs:
-                    effective_memo[key] = True
-                    break
-        return effective_memo[key]
-
+    check = _Check(runs, prints, twin_print)
     groups: dict[str, list[RunSpec]] = {}
     for spec in runs:
         if spec in prints:
             groups.setdefault(prints[spec], []).append(spec)
-    same_as: dict[RunSpec, list[SameAs]] = {}
-    dropped: set[RunSpec] = set()
-    problems: dict[tuple[str, str, str], list[RunSpec]] = {}
     for group in groups.values():
-        if len(group) < 2:
-            continue
-        kept = min(group, key=lambda s: (s.augment != BASELINES["augment"], s.morph != BASELINES["morph"], order[s]))
+        if len(group) > 1:
+            check.collapse(group)
+    for spec in runs:
+        if spec in prints and spec not in check.dropped:
+            check.against_twins(spec)
+    lines = tuple(f"{f}: {value} changes no prompt in {len(specs)} run{'s' if len(specs) > 1 else ''} "
+                  f"(e.g. {specs[0].run_id}): {why}" for (f, value, why), specs in check.problems.items())
+    return NoOps(tuple(s for s in runs if s not in check.dropped), {k: tuple(v) for k, v in check.same_as.items()},
+                 lines)
+
+
+class _Check:
+    """The state of one no-op check: fingerprints (built lazily for twins outside the sweep), which values
+    change a prompt somewhere, and what was collapsed or refused so far."""
+
+    def __init__(self, runs: Sequence[RunSpec], prints: Mapping[RunSpec, str],
+                 twin_print: Callable[[RunSpec], str | None]) -> None:
+        self.runs, self.prints, self.twin_print = runs, prints, twin_print
+        self.order = {spec: i for i, spec in enumerate(runs)}
+        self.first: dict[tuple[str, str], Any] = {}
+        for spec in runs:
+            for f in AXES:
+                self.first.setdefault((spec.task, f), getattr(spec, f))
+        self.twins: dict[RunSpec, str | None] = {}
+        self.effective_memo: dict[tuple[str, str, Any], bool] = {}
+        self.same_as: dict[RunSpec, list[SameAs]] = {}
+        self.dropped: set[RunSpec] = set()
+        self.problems: dict[tuple[str, str, str], list[RunSpec]] = {}
+
+    def print_of(self, spec: RunSpec) -> str | None:
+        if spec in self.prints:
+            return self.prints[spec]
+        if spec not in self.twins:
+            self.twins[spec] = self.twin_print(spec)
+        return self.twins[spec]
+
+    def baseline(self, spec: RunSpec, f: str) -> Any:
+        return BASELINES.get(f, self.first[(spec.task, f)])
+
+    def effective(self, task: str, f: str, value: Any) -> bool:
+        """Whether `f: value` changes a prompt in at least one run of the sweep (or can't be told): of the
+        task's section, or of any task for the sweep-wide seeds."""
+        key = (task if f not in SWEEP_WIDE else "", f, value)
+        if key not in self.effective_memo:
+            self.effective_memo[key] = False
+            for spec in self.runs:
+                if (key[0] and spec.task != task) or getattr(spec, f) != value or value == self.baseline(spec, f):
+                    continue
+                mine, theirs = self.prints.get(spec), self.print_of(replace(spec, **{f: self.baseline(spec, f)}))
+                if mine is None or theirs is None or mine != theirs:
+                    self.effective_memo[key] = True
+                    break
+        return self.effective_memo[key]
+
+    def collapse(self, group: list[RunSpec]) -> None:
+        """Runs with one fingerprint: kept is the baseline's (augment none, morph off, else the first listed);
+        each other is collapsed into it, or refused where its value changes nothing anywhere."""
+        kept = min(group, key=lambda s: (s.augment != BASELINES["augment"], s.morph != BASELINES["morph"],
+                                         self.order[s]))
         for other in group:
             if other is kept:
                 continue
             diffs = [f.name for f in fields(RunSpec) if f.name not in _SKIP and getattr(other, f.name) != getattr(kept, f.name)]
-            inert = [f for f in diffs if f in AXES and not effective(other.task, f, getattr(other, f))]
+            inert = [f for f in diffs if f in AXES and not self.effective(other.task, f, getattr(other, f))]
             why = explain(other, kept, diffs)
             if inert:
                 for f in inert:
-                    problems.setdefault((f, _spelled(f, getattr(other, f)), why), []).append(other)
+                    self.problems.setdefault((f, _spelled(f, getattr(other, f)), why), []).append(other)
                 continue
-            same_as.setdefault(kept, []).append(
+            self.same_as.setdefault(kept, []).append(
                 SameAs(tuple((f, _spelled(f, getattr(other, f))) for f in diffs), other.run_id, why))
-            dropped.add(other)
-    for spec in runs:  # a lone non-baseline augment/morph value: compare with its twin outside the sweep
-        if spec not in prints or spec in dropped:
-            continue
+            self.dropped.add(other)
+
+    def against_twins(self, spec: RunSpec) -> None:
+        """A lone non-baseline augment/morph value: compared with its twin outside the sweep."""
         for f, base in BASELINES.items():
             twin = replace(spec, **{f: base})
-            if getattr(spec, f) == base or twin in order:
+            if getattr(spec, f) == base or twin in self.order or self.print_of(twin) != self.prints[spec]:
                 continue
-            if print_of(twin) == prints[spec]:
-                why = explain(spec, twin, [f])
-                if effective(spec.task, f, getattr(spec, f)):
-                    same_as.setdefault(spec, []).append(SameAs(((f, _spelled(f, base)),), None, why))
-                else:
-                    problems.setdefault((f, _spelled(f, getattr(spec, f)), why), []).append(spec)
-    kept_runs = tuple(s for s in runs if s not in dropped)
-    lines = tuple(f"{f}: {value} changes no prompt in {len(specs)} run{'s' if len(specs) > 1 else ''} "
-                  f"(e.g. {specs[0].run_id}): {why}" for (f, value, why), specs in problems.items())
-    return NoOps(kept_runs, {k: tuple(v) for k, v in same_as.items()}, lines)
+            why = explain(spec, twin, [f])
+            if self.effective(spec.task, f, getattr(spec, f)):
+                self.same_as.setdefault(spec, []).append(SameAs(((f, _spelled(f, base)),), None, why))
+            else:
+                self.problems.setdefault((f, _spelled(f, getattr(spec, f)), why), []).append(spec)
 
 
 def explain(spec: RunSpec, other: RunSpec, diffs: Sequence[str]) -> str:
