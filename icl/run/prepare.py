@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from icl.augment.augmenters import needs_model
 from icl.data import Registry, load_run
@@ -23,16 +23,23 @@ MAX_LISTED = 6
 """Run ids named per problem in the message (the count says how many more)."""
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Prepared:
+class Prepared(Generic[T]):
     """What is left to run, and how."""
 
     runs: tuple[RunSpec, ...]
-    """Runs that stay, in sweep order."""
-    built: Mapping[RunSpec, RunItems]
-    """Prompts of the runs that need no model to build them."""
+    """Runs that stay, in sweep order (without those that cannot be built)."""
+    built: Mapping[RunSpec, T]
+    """What `build` made of each kept run that needs no model (prompts, or request keys)."""
     same_as: Mapping[RunSpec, tuple[SameAs, ...]]
     """Kept run -> the runs it stands for (identical prompts)."""
+    problems: str = ""
+    """Why the sweep cannot run as written, as one message ('' where it can)."""
+    collapsed: int = 0
+    """Runs collapsed into others (identical prompts)."""
 
 
 def sweep_problems(build: Mapping[str, Sequence[str]], noop_lines: Sequence[str], total: int) -> str:
@@ -54,30 +61,56 @@ def sweep_problems(build: Mapping[str, Sequence[str]], noop_lines: Sequence[str]
     return f"{head}; nothing was run, fix these first:\n" + "\n".join(f"- {line}" for line in lines)
 
 
-def prepare_runs(runs: Sequence[RunSpec], registry: Registry, augmenter: Callable[..., Any] | None = None,
-                 phases: Phases | None = None, on_run: Callable[[], None] | None = None) -> Prepared:
-    """Build every run that needs no model, check the data of the others, and settle no-ops; raise one
-    ConfigError listing every problem (run ids included) where the sweep cannot run as written."""
-    phases = phases or Phases()
-    built: dict[RunSpec, RunItems] = {}
+def prepare(runs: Sequence[RunSpec], registry: Registry, build: Callable[[RunSpec], T | None],
+            fingerprint_of: Callable[[RunSpec, T], str], augmenter: Callable[..., Any] | None = None,
+            on_run: Callable[[], None] | None = None) -> Prepared[T]:
+    """The one prepare step of `icl run`, `icl plan` and `icl author`: `build` each run (its prompts for the
+    runner, its request keys for the planner; None where its model must label its demos first), collect
+    every problem by message, and settle no-ops on the fingerprints. Problems are returned, not raised, so
+    the planner lists the same ones the runner refuses."""
+    built: dict[RunSpec, T] = {}
     problems: dict[str, list[str]] = {}
     for spec in runs:
         try:
-            if needs_model(spec):  # built once its model is loaded; its data is checked now
-                with phases.phase("data load"):
-                    load_run(spec, registry)
-            else:
-                with phases.rest("prompt build"):  # data load is a phase of its own inside
-                    built[spec] = build_items(spec, registry, augmenter, None, phases)
+            value = build(spec)
+            if value is not None:
+                built[spec] = value
         except IclError as exc:
             problems.setdefault(str(exc), []).append(spec.run_id)
         if on_run is not None:
             on_run()
     failed = {run_id for ids in problems.values() for run_id in ids}
-    noops = check_noops([s for s in runs if s.run_id not in failed], built, registry, augmenter)
-    if problems or noops.problems:
-        raise ConfigError(sweep_problems(problems, noops.problems, len(runs)))
-    return Prepared(noops.kept, {s: built[s] for s in noops.kept if s in built}, noops.same_as)
+    noops = check_noops([s for s in runs if s.run_id not in failed], {}, registry, augmenter,
+                        prints={s: fingerprint_of(s, v) for s, v in built.items()})
+    message = sweep_problems(problems, noops.problems, len(runs)) if problems or noops.problems else ""
+    kept = tuple(s for s in noops.kept if s.run_id not in failed)
+    return Prepared(kept, {s: built[s] for s in kept if s in built}, noops.same_as, message,
+                    len(runs) - len(noops.kept))
+
+
+def prepare_runs(runs: Sequence[RunSpec], registry: Registry, augmenter: Callable[..., Any] | None = None,
+                 phases: Phases | None = None, on_run: Callable[[], None] | None = None) -> Prepared[RunItems]:
+    """`prepare` with the runner's build (every prompt of a run that needs no model; the data of the others
+    checked); raises one ConfigError listing every problem where the sweep cannot run as written."""
+    phases = phases or Phases()
+    identities: dict[Any, str] = {}
+
+    def build(spec: RunSpec) -> RunItems | None:
+        if needs_model(spec):  # built once its model is loaded; its data is checked now
+            with phases.phase("data load"):
+                load_run(spec, registry)
+            return None
+        with phases.rest("prompt build"):  # data load is a phase of its own inside
+            return build_items(spec, registry, augmenter, None, phases)
+
+    def fingerprint_of(spec: RunSpec, items: RunItems) -> str:
+        identity = identities.setdefault(spec.model, engine_identity(spec.model))
+        return fingerprint(spec, items, identity)
+
+    prepared = prepare(runs, registry, build, fingerprint_of, augmenter, on_run)
+    if prepared.problems:
+        raise ConfigError(prepared.problems)
+    return prepared
 
 
 def check_noops(runs: Sequence[RunSpec], built: Mapping[RunSpec, RunItems], registry: Registry,

@@ -137,89 +137,105 @@ def _estimate(cache: Any, identity: str, generate: int, score_prompts: int) -> E
 
 def plan_sweep(sweep: Any, cache_path: Path | None = None, use_memo: bool = True,
                on_run: Callable[[int, int], None] | None = None) -> Plan:
-    """Count what running `sweep` would ask of its engines (no model is loaded).
+    """Count what running `sweep` would ask of its engines (no model is loaded), through the runner's own
+    prepare step (icl.run.prepare) with request keys in place of prompts.
 
     `on_run(done, total)` is called as runs are built (a progress bar); runs remembered from an
     earlier plan with unchanged inputs are not rebuilt. Runs that cannot be built and conditions that
     change nothing are reported as the runner would refuse them (`Plan.problems`), not raised.
     """
-    from icl.augment.augmenters import needs_model
     from icl.config import cache_dir
-    from icl.errors import IclError
-    from icl.run.cache import CompletionCache, cache_key
-    from icl.run.engine_calls import CachedLabeler, NeedsModel
-    from icl.run.items import build_items
-    from icl.run.prepare import check_noops, sweep_problems
+    from icl.run.cache import CompletionCache
+    from icl.run.prepare import prepare
     from icl.run.requests import engine_identity
-    from icl.sweep.spec import spec_to_json
 
     began = time.perf_counter()
     cache_path = cache_path or cache_dir() / "completions.sqlite"
     cache = CompletionCache(cache_path) if cache_path.is_file() else None
-    memo = _Memo(sweep.path, inputs_stamp(sweep) if use_memo else None)
-    kept: dict[str, _RunKeys] = {}
-    waiting: dict[str, list[str]] = {}
-    """self-labelling runs that need the model -> the labelling keys they wait for"""
-    run_keys: dict[RunSpec, _RunKeys] = {}
-    unbuilt: set[RunSpec] = set()
-    failures: dict[str, list[str]] = {}
-    built = remembered = done = 0
+    planner = _Planner(sweep, cache, _Memo(sweep.path, inputs_stamp(sweep) if use_memo else None))
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if on_run is not None:
+            on_run(done[0], len(sweep.runs))
+
     try:
-        for model in dict.fromkeys(spec.model for spec in sweep.runs):
-            identity = engine_identity(model)
-            source = _tokenizer_source(model)
-            counter: TokenCounter | None = None  # loaded only when a run has to be built
-            for spec in (s for s in sweep.runs if s.model == model):
-                memo_key = cache_key("plan", spec_to_json(spec), identity, source)
-                found = memo.get(memo_key)
-                needs = memo.needs(memo_key)
-                if found is not None:
-                    remembered += 1
-                elif needs_model(spec) and cache is None:
-                    unbuilt.add(spec)
-                elif needs is not None and cache is not None and len(cache.existing(needs)) < len(set(needs)):
-                    unbuilt.add(spec)  # still waiting for the same labels: not worth building again
-                    waiting[memo_key] = needs
-                else:
-                    counter = counter or token_counter(model)
-                    labeler = CachedLabeler(model, cache) if needs_model(spec) and cache is not None else None
-                    try:
-                        found = _run_keys(spec, build_items(spec, sweep.datasets, labeler=labeler), identity, counter)
-                        built += 1
-                    except NeedsModel as exc:
-                        unbuilt.add(spec)
-                        waiting[memo_key] = exc.missing
-                    except IclError as exc:
-                        failures.setdefault(str(exc), []).append(spec.run_id)
-                if found is not None:
-                    kept[memo_key] = found
-                    run_keys[spec] = found
-                done += 1
-                if on_run is not None:
-                    on_run(done, len(sweep.runs))
-            if counter is not None:
-                memo.sources[source] = counter.source
-        if use_memo and (built or set(kept) | set(waiting) != set(memo.runs)
-                         or any(memo.needs(k) != v for k, v in waiting.items())):
-            # stamped after building: the synthetic sets it wrote are inputs too
-            memo.save(inputs_stamp(sweep), kept, waiting)
-        failed = {run_id for ids in failures.values() for run_id in ids}
-        noops = check_noops([s for s in sweep.runs if s.run_id not in failed], {}, sweep.datasets,
-                            prints={s: k.fingerprint for s, k in run_keys.items()})
-        runs = [s for s in noops.kept if s.run_id not in failed]
+        prepared = prepare(sweep.runs, sweep.datasets, planner.keys, lambda spec, keys: keys.fingerprint,
+                           on_run=tick)
+        planner.save(use_memo)
         plans = []
-        for model in dict.fromkeys(spec.model for spec in runs):
-            specs = [s for s in runs if s.model == model]
-            plans.append(_model_plan(model, specs, [run_keys[s] for s in specs if s in run_keys],
-                                     sum(s in unbuilt for s in specs), cache, engine_identity(model),
-                                     memo.sources.get(_tokenizer_source(model), _tokenizer_source(model))))
+        for model in dict.fromkeys(spec.model for spec in prepared.runs):
+            specs = [s for s in prepared.runs if s.model == model]
+            plans.append(_model_plan(model, specs, [prepared.built[s] for s in specs if s in prepared.built],
+                                     sum(s in planner.unbuilt for s in specs), cache, engine_identity(model),
+                                     planner.memo.sources.get(_tokenizer_source(model), _tokenizer_source(model))))
     finally:
         if cache is not None:
             cache.close()
-    problems = sweep_problems(failures, noops.problems, len(sweep.runs)) if failures or noops.problems else ""
-    return Plan(sweep=sweep.name, path=sweep.path, runs=len(runs), runs_by_task=_by_task(runs),
-                models=tuple(plans), cache_path=cache_path, remembered=remembered,
-                seconds=time.perf_counter() - began, collapsed=len(sweep.runs) - len(noops.kept), problems=problems)
+    return Plan(sweep=sweep.name, path=sweep.path, runs=len(prepared.runs), runs_by_task=_by_task(prepared.runs),
+                models=tuple(plans), cache_path=cache_path, remembered=planner.remembered,
+                seconds=time.perf_counter() - began, collapsed=prepared.collapsed, problems=prepared.problems)
+
+
+class _Planner:
+    """The planner's `build` for icl.run.prepare: a run's request keys, from the plan memo where its inputs are
+    unchanged, else built as the runner builds its prompts; a self-labelling run whose labels are not cached
+    is left unbuilt (None), remembering the labels it waits for."""
+
+    def __init__(self, sweep: Any, cache: Any, memo: _Memo) -> None:
+        self.sweep, self.cache, self.memo = sweep, cache, memo
+        self.kept: dict[str, _RunKeys] = {}
+        self.waiting: dict[str, list[str]] = {}
+        """self-labelling runs that need the model -> the labelling keys they wait for"""
+        self.unbuilt: set[RunSpec] = set()
+        self.counters: dict[ModelSpec, TokenCounter] = {}
+        self.built = self.remembered = 0
+
+    def keys(self, spec: RunSpec) -> _RunKeys | None:
+        from icl.augment.augmenters import needs_model
+        from icl.run.cache import cache_key
+        from icl.run.engine_calls import CachedLabeler, NeedsModel
+        from icl.run.items import build_items
+        from icl.run.requests import engine_identity
+        from icl.sweep.spec import spec_to_json
+
+        identity, source = engine_identity(spec.model), _tokenizer_source(spec.model)
+        memo_key = cache_key("plan", spec_to_json(spec), identity, source)
+        found, needs = self.memo.get(memo_key), self.memo.needs(memo_key)
+        if found is not None:
+            self.remembered += 1
+        elif needs_model(spec) and self.cache is None:
+            self.unbuilt.add(spec)
+        elif needs is not None and self.cache is not None and len(self.cache.existing(needs)) < len(set(needs)):
+            self.unbuilt.add(spec)  # still waiting for the same labels: not worth building again
+            self.waiting[memo_key] = needs
+        else:
+            labeler = CachedLabeler(spec.model, self.cache) if needs_model(spec) and self.cache is not None else None
+            try:
+                found = _run_keys(spec, build_items(spec, self.sweep.datasets, labeler=labeler), identity,
+                                  self.counter(spec.model))
+                self.built += 1
+            except NeedsModel as exc:
+                self.unbuilt.add(spec)
+                self.waiting[memo_key] = exc.missing
+        if found is not None:
+            self.kept[memo_key] = found
+        return found
+
+    def counter(self, model: ModelSpec) -> TokenCounter:
+        """The model's token counter, loaded only when a run has to be built."""
+        if model not in self.counters:
+            self.counters[model] = token_counter(model)
+            self.memo.sources[_tokenizer_source(model)] = self.counters[model].source
+        return self.counters[model]
+
+    def save(self, use_memo: bool) -> None:
+        memo = self.memo
+        if use_memo and (self.built or set(self.kept) | set(self.waiting) != set(memo.runs)
+                         or any(memo.needs(k) != v for k, v in self.waiting.items())):
+            # stamped after building: the synthetic sets it wrote are inputs too
+            memo.save(inputs_stamp(self.sweep), self.kept, self.waiting)
 
 
 def _by_task(specs: Sequence[RunSpec]) -> tuple[tuple[str, int], ...]:
