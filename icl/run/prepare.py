@@ -13,7 +13,7 @@ from typing import Any
 from icl.augment.augmenters import needs_model
 from icl.data import Registry, load_run
 from icl.errors import ConfigError, IclError
-from icl.run.items import RunItems, build_items
+from icl.run.items import RunItems, build_items, check_pool
 from icl.run.noops import NoOps, SameAs, find_noops, fingerprint
 from icl.run.requests import engine_identity
 from icl.run.timings import Phases
@@ -65,7 +65,7 @@ def prepare_runs(runs: Sequence[RunSpec], registry: Registry, augmenter: Callabl
         try:
             if needs_model(spec):  # built once its model is loaded; its data is checked now
                 with phases.phase("data load"):
-                    load_run(spec, registry)
+                    check_pool(spec, load_run(spec, registry))
             else:
                 with phases.rest("prompt build"):  # data load is a phase of its own inside
                     built[spec] = build_items(spec, registry, augmenter, None, phases)
@@ -78,6 +78,18 @@ def prepare_runs(runs: Sequence[RunSpec], registry: Registry, augmenter: Callabl
     if problems or noops.problems:
         raise ConfigError(sweep_problems(problems, noops.problems, len(runs)))
     return Prepared(noops.kept, {s: built[s] for s in noops.kept if s in built}, noops.same_as)
+
+
+def pool_problems(runs: Sequence[RunSpec], registry: Registry) -> str:
+    """What the data alone says is wrong (`icl plan --quick`): pools drawn from the split a run scores
+    (icl.run.leaks), and data that cannot be read, as one message ('' where there is nothing)."""
+    problems: dict[str, list[str]] = {}
+    for spec in runs:
+        try:
+            check_pool(spec, load_run(spec, registry))
+        except IclError as exc:
+            problems.setdefault(str(exc), []).append(spec.run_id)
+    return sweep_problems(problems, (), len(runs)) if problems else ""
 
 
 def check_noops(runs: Sequence[RunSpec], built: Mapping[RunSpec, RunItems], registry: Registry,
