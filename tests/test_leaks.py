@@ -311,3 +311,20 @@ intent: {languages: [deu], datasets: [xsid], shots: [1]}
     with pytest.raises(ConfigError, match=r"the path finds files for splits test, validation here, not 'dev': "
                                           r"write splits: \[test, validation\]"):
         prepare_runs(sweep.runs, sweep.datasets)
+
+
+def test_icl_author_refuses_a_leaking_pool_for_its_column() -> None:
+    """The page builds its prompts through the same path: a leaking pool is an error beside the editor."""
+    from types import SimpleNamespace
+
+    from icl.author.preview import build
+    from icl.author.settings import Setting, run_spec
+    from icl.config import prompts_dir
+    from icl.data import builtin_registry
+
+    registry = builtin_registry()
+    spec = run_spec(Setting("mt", "plain", "wol", shots=1, pool="devtest:fra", items=2), ModelSpec("none", "hf"),
+                    registry)
+    asker = SimpleNamespace(cache=None, engine=None)
+    with pytest.raises(ConfigError, match=r"^pools: 'devtest:fra' \(flores200/devtest:fra\) shows scored items"):
+        build(spec, (prompts_dir() / "mt" / "plain.j2").read_text(encoding="utf-8"), registry, asker)  # type: ignore[arg-type]
