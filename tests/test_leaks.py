@@ -157,7 +157,7 @@ def test_declared_conll_dev_repeating_three_test_utterances_is_stopped(tmp_path:
         prepare_runs(sweep.runs, sweep.datasets)
     message = str(exc.value)
     assert message.startswith("pools: 'dev' (xsid/dev) shows scored items as demos: demo xsid:10 (deu, "
-                              "'zeige alle erinnerungen!') repeats scored item xsid:1; ")
+                              '"zeige alle erinnerungen!") repeats scored item xsid:1; ')
     assert "xsid:11" in message and "xsid:12" in message and "xsid:13" not in message
     assert "(1 of 1 runs: intent-xsid-deu-labels-4shot-bm25-rank-s0-" in message
     # dev without the repeats builds
@@ -182,7 +182,7 @@ mt: {languages: [yor], datasets: [yo_news], shots: [2], selectors: [first], pool
 """, encoding="utf-8")
     sweep = load_sweep(tmp_path / "s.yaml")
     with pytest.raises(ConfigError, match=r"^pools: 'dev' \(yo_news/dev\) shows scored items as demos: demo yo_news:1 "
-                                          r"\(eng-yor, 'Over four million people went to Rome\.'\) repeats scored "
+                                          r'\(eng-yor, "Over four million people went to Rome\."\) repeats scored '
                                           r"item yo_news:1; remove the repeated lines"):
         prepare_runs(sweep.runs, sweep.datasets)
 
@@ -230,7 +230,7 @@ def test_near_misses_are_warned_in_metrics(tmp_path: Path) -> None:
     body = write_metrics(run_dir, "r", "intent", "generate", rows)
     assert body["warnings"] == [
         "1 demo(s) resemble a scored item (trigram similarity 0.7-0.9, below the 0.9 that refuses a run): "
-        "demo d:1 (eng, 'show all reminders please') nearly repeats (0.72) scored item s:0"]
+        "demo d:1 (eng, \"show all reminders please\") nearly repeats (0.72) scored item s:0"]
 
 
 def test_a_cross_language_pool_renders_the_demo_language() -> None:

@@ -89,7 +89,7 @@ class Overlap:
         else:
             how = (f"{'repeats' if self.similarity >= 1.0 else f'nearly repeats ({self.similarity:.2f})'} "
                    f"scored item {item.id}")
-        return f"demo {demo.id} ({_pair(demo)}, {_clip(demo.source)!r}) {how}"
+        return f"demo {demo.id} ({_pair(demo)}, {_clip(demo.source)}) {how}"
 
 
 def _pair(ex: Example) -> str:
@@ -97,7 +97,9 @@ def _pair(ex: Example) -> str:
 
 
 def _clip(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+    """A text as quoted in a message: on one line, its whitespace as spaces, cut at `width`."""
+    flat = " ".join(text.split())
+    return '"' + (flat if len(flat) <= width else flat[: width - 3] + "...") + '"'
 
 
 class ScoredIndex:
@@ -188,7 +190,9 @@ def check(pool: Sequence[Example], demos: Iterable[Example], scored: Sequence[Ex
     """Every pool item with a scored item's identity, and every shown demo whose text is at or above NEAR
     against a scored text (each distinct demo once, in the order shown)."""
     index = scored_index(scored, parallel)
-    leaks = [Overlap(ex, index.keys[(ex.origin, ex.id)], 1.0, True) for ex in pool if (ex.origin, ex.id) in index.keys]
+    origins = {origin for origin, _ in index.keys}
+    leaks = [Overlap(ex, index.keys[(ex.origin, ex.id)], 1.0, True) for ex in pool
+             if ex.origin in origins and (ex.origin, ex.id) in index.keys]
     near = []
     seen = {o.demo.id for o in leaks}
     for demo in demos:
