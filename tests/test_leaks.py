@@ -228,9 +228,9 @@ def test_near_misses_are_warned_in_metrics(tmp_path: Path) -> None:
     write_json(run_dir / "spec.json", {"run_id": "r", "leak_warnings": leaks.near_warnings(report)})
     rows = [{"prediction": "a", "reference": "a", "output": "a"}]
     body = write_metrics(run_dir, "r", "intent", "generate", rows)
-    assert body["warnings"] == [
+    assert body["warnings"] == [(
         "1 demo(s) resemble a scored item (trigram similarity 0.7-0.9, below the 0.9 that refuses a run): "
-        "demo d:1 (eng, \"show all reminders please\") nearly repeats (0.72) scored item s:0"]
+        "demo d:1 (eng, \"show all reminders please\") nearly repeats (0.72) scored item s:0")]
 
 
 def test_a_cross_language_pool_renders_the_demo_language() -> None:

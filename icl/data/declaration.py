@@ -240,8 +240,7 @@ def parse_declaration(raw: Any, where: str, base: Path, name: str | None = None)
 def _split_fix(path: str, splits: tuple[str, ...]) -> str:
     """What to write instead of a path that names no split: the path with the split it names (or a
     `{split}` before its extension) as the placeholder, one file per split."""
-    named = [s for s in splits if s in path]
-    if named:
+    if named := [s for s in splits if s in path]:
         fixed = path.replace(max(named, key=len), "{split}")
     else:
         stem, dot, ext = path.rpartition(".")
@@ -251,16 +250,13 @@ def _split_fix(path: str, splits: tuple[str, ...]) -> str:
 
 
 def _check_languages(languages: tuple[str, ...], task: str, path: str, columns: Mapping[str, str], where: str) -> None:
-    """`languages:` names the fixed language(s) of a file that does not say them itself; where the path
-    has a language field (one file per language) or a column says each item's language, it is wrong,
-    and the message says to drop it."""
+    """`languages:` names the fixed language(s) of a file that does not say them; where the path has a
+    language field or a column says each item's language, the message says to drop it."""
     if not languages:
         return
-    parallel = TASKS[task].parallel
-    want = 2 if parallel else 1
+    parallel, told = TASKS[task].parallel, ""
     in_path = sorted(_fields(path) & set(LANGUAGE_FIELDS))
     in_columns = [r for r in ("language", "source_language", "target_language") if r in columns]
-    told = ""
     if in_path and not parallel:
         told = (f"the path's {{{in_path[0]}}} already gives each file's language (one file per language), so drop "
                 f"`languages:` and the set has every language it has files for (a sweep picks them in its section's "
@@ -269,7 +265,7 @@ def _check_languages(languages: tuple[str, ...], task: str, path: str, columns: 
         told = f"column {columns[in_columns[0]]!r} ({in_columns[0]}) already says each item's language, so drop `languages:`"
     if told:
         raise _fail(where, "languages", f"{list(languages)} is not needed here: {told}")
-    if len(languages) != want:
+    if len(languages) != (want := 2 if parallel else 1):
         shape = "[<source column's language>, <target column's language>], e.g. [eng, yor]" if parallel else \
             "[<the file's language>], e.g. [deu]; or one file per language with a language field in the path " \
             "(e.g. path: data/{iso1}.{split}.conll) and no `languages:`"

@@ -221,7 +221,8 @@ def near_warnings(report: LeakReport) -> list[str]:
     """metrics.json warnings for the near misses of a run (empty when there are none)."""
     if not report.near:
         return []
-    named = "; ".join(f"{o.describe()}" for o in report.near[:LISTED])
+    named = "; ".join(o.describe() for o in report.near[:LISTED])
     more = f"; and {len(report.near) - LISTED} more" if len(report.near) > LISTED else ""
-    return [f"{len(report.near)} demo(s) resemble a scored item (trigram similarity {NEAR}-{LEAK}, below the "
-            f"{LEAK} that refuses a run): {named}{more}"]
+    line = (f"{len(report.near)} demo(s) resemble a scored item (trigram similarity {NEAR}-{LEAK}, below the "
+            f"{LEAK} that refuses a run): {named}{more}")
+    return [line]

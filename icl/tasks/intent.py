@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from icl.languages import get_language
 from icl.metrics import INTENT_METRICS, Interval, PairedResult, Score, bootstrap_accuracy, paired_bootstrap_accuracy
-from icl.tasks.demo import as_demo
 from icl.tasks.base import Axis, Mode, SyntheticRecipe, argmax
+from icl.tasks.demo import as_demo
 
 if TYPE_CHECKING:
     from icl.data.example import Example, LabelSet

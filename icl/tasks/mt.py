@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from icl.errors import ConfigError
 from icl.languages import get_language
 from icl.metrics import MT_METRICS, Interval, PairedResult, Score, bootstrap_mt, paired_bootstrap_mt
-from icl.tasks.demo import as_demo
 from icl.tasks.base import Axis, Mode, SyntheticRecipe
+from icl.tasks.demo import as_demo
 
 if TYPE_CHECKING:
     from icl.data.example import Example, LabelSet
