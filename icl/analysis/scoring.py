@@ -27,8 +27,11 @@ def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequen
     if the_task.labelled:
         extra["unparseable"] = sum(p is None for p in preds)
     labels = read_labels(run_dir)
-    if labels is not None and labels.warnings():
-        extra["warnings"] = labels.warnings()
+    warnings = labels.warnings() if labels is not None else []
+    spec_path = run_dir / "spec.json"  # near misses of the leak check (icl.run.leaks), kept with the run
+    warnings += read_json(spec_path).get("leak_warnings", []) if spec_path.is_file() else []
+    if warnings:
+        extra["warnings"] = warnings
     body = metrics_body(run_id, task, the_task.score(preds, [r["reference"] for r in rows]),
                         get_mode(task, mode).note, extra)
     write_json(run_dir / "metrics.json", body)

@@ -104,6 +104,12 @@ def plan(
     for count in quick_plan(sweep):  # seconds, from the data alone; the exact plan follows
         _print_quick(count)
     if quick:
+        from icl.run.prepare import pool_problems
+
+        problems = pool_problems(sweep.runs, sweep.datasets)  # the data's part of the leak check
+        if problems:
+            typer.echo(f"icl run would refuse this sweep: {problems}", err=True)
+            raise typer.Exit(2)
         return
     with Progress(TextColumn("building prompts"), BarColumn(), MofNCompleteColumn(), transient=True,
                   console=Console(stderr=True)) as progress:

@@ -205,12 +205,11 @@ def parse_declaration(raw: Any, where: str, base: Path, name: str | None = None)
     if split_column is not None and (fmt in ("lines", "conll") or not isinstance(split_column, str)):
         raise _fail(where, "split_column", "a column name, for jsonl/tsv/csv/hf records")
     if split_column is None and fmt not in ("hf",) and len(splits) > 1 and "{split}" not in path:
-        raise _fail(where, "path", f"{len(splits)} splits need `{{split}}` in the path or a split_column")
+        raise _fail(where, "path", f"{len(splits)} splits need `{{split}}` in the path or a split_column: "
+                                   f"{_split_fix(path, splits)}")
     columns = _columns(raw.get("columns", {}), task, fmt, where)
     languages = _str_list(raw, "languages", where)
-    want = 2 if parallel else 1
-    if languages and len(languages) != want:
-        raise _fail(where, "languages", f"task {task} names {want} language(s) (got {len(languages)})")
+    _check_languages(languages, task, path, columns, where)
     header = raw.get("header", True)
     if not isinstance(header, bool):
         raise _fail(where, "header", f"expected true or false, got {header!r}")
@@ -236,6 +235,42 @@ def parse_declaration(raw: Any, where: str, base: Path, name: str | None = None)
     if fmt == "lines" and not spec.placeholders:
         raise _fail(where, "path", "format lines needs one file per language: name a language field, e.g. {flores}")
     return spec
+
+
+def _split_fix(path: str, splits: tuple[str, ...]) -> str:
+    """What to write instead of a path that names no split: the path with the split it names (or a
+    `{split}` before its extension) as the placeholder, one file per split."""
+    if named := [s for s in splits if s in path]:
+        fixed = path.replace(max(named, key=len), "{split}")
+    else:
+        stem, dot, ext = path.rpartition(".")
+        fixed = f"{stem}.{{split}}.{ext}" if dot and "/" not in ext else f"{path}.{{split}}"
+    return (f"write path: {fixed!r} (one file per split: {', '.join(fixed.replace('{split}', s) for s in splits)}), "
+            f"or name the column that says each record's split (split_column: <column>), or list one split")
+
+
+def _check_languages(languages: tuple[str, ...], task: str, path: str, columns: Mapping[str, str], where: str) -> None:
+    """`languages:` names the fixed language(s) of a file that does not say them; where the path has a
+    language field or a column says each item's language, the message says to drop it."""
+    if not languages:
+        return
+    parallel, told = TASKS[task].parallel, ""
+    in_path = sorted(_fields(path) & set(LANGUAGE_FIELDS))
+    in_columns = [r for r in ("language", "source_language", "target_language") if r in columns]
+    if in_path and not parallel:
+        told = (f"the path's {{{in_path[0]}}} already gives each file's language (one file per language), so drop "
+                f"`languages:` and the set has every language it has files for (a sweep picks them in its section's "
+                f"`languages:`)")
+    elif in_columns:
+        told = f"column {columns[in_columns[0]]!r} ({in_columns[0]}) already says each item's language, so drop `languages:`"
+    if told:
+        raise _fail(where, "languages", f"{list(languages)} is not needed here: {told}")
+    if len(languages) != (want := 2 if parallel else 1):
+        shape = "[<source column's language>, <target column's language>], e.g. [eng, yor]" if parallel else \
+            "[<the file's language>], e.g. [deu]; or one file per language with a language field in the path " \
+            "(e.g. path: data/{iso1}.{split}.conll) and no `languages:`"
+        raise _fail(where, "languages", f"task {task} names {want} language(s) (got {len(languages)}): write "
+                                        f"languages: {shape}")
 
 
 def _language_columns(spec: DatasetSpec) -> list[str]:

@@ -210,6 +210,9 @@ def read_records(spec: DatasetSpec, split: str, path: Path | None, values: Mappi
         rows = _hf(spec, split, values)
     else:
         assert path is not None
+        if not path.is_file():
+            raise MissingFileError(f"{path}: file not found (data set {spec.name}, {spec.where}: path)"
+                                   f"{_other_splits(spec, split, path)}")
         rows = _file_rows(spec, path, stamp(path))
         if not rows:
             raise DataError(f"{path}: empty file (data set {spec.name}, {spec.where})")
@@ -221,6 +224,21 @@ def read_records(spec: DatasetSpec, split: str, path: Path | None, values: Mappi
                             f"{spec.where}: splits)")
     return tuple(Record(line, i, MappingProxyType({k: v for k, v in r.items() if k != "_split"}))
                  for i, (line, r) in enumerate(rows))
+
+
+def _other_splits(spec: DatasetSpec, split: str, path: Path) -> str:
+    """Where a split's file is missing but the path's pattern finds files of other split names beside
+    it (`de.validation.conll` for a declared `dev`): what to write in `splits:` instead."""
+    if "{split}" not in spec.path or split not in path.name:
+        return ""
+    head, _, tail = path.name.rpartition(split)
+    found = sorted(f.name[len(head): len(f.name) - len(tail) or None] for f in path.parent.glob(f"{head}*{tail}")
+                   if f.is_file() and len(f.name) > len(head) + len(tail))
+    found = [name for name in found if name and "/" not in name]
+    if not found:
+        return ""
+    return (f"; the path finds files for splits {', '.join(found)} here, not {split!r}: write splits: "
+            f"[{', '.join(found)}] (and name that split in test_split, demo_split or pools)")
 
 
 @lru_cache(maxsize=FILES_CACHED)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from icl.augment.selflabel import Labeler
-from icl.data import Example, LabelSet, Registry, builtin_registry, load_run
+from icl.data import Example, LabelSet, Registry, RunData, builtin_registry, load_run
+from icl.errors import ConfigError
 from icl.prompts.prompt import Prompt
 from icl.prompts.render import RenderedTemplate, answers, load_template, render
+from icl.run.leaks import check, exclude, leak_message, near_warnings
 from icl.run.timings import Phases
 from icl.shots import prepare
 from icl.sweep.spec import RunSpec
@@ -43,6 +45,11 @@ class RunItems:
     pool_source: str = ""
     """Where the gold demonstration pool came from (RunData.pool_source, e.g. `flores200/dev`): written
     to spec.json and metrics.json as `demo_source`."""
+    leak_excluded: int | None = None
+    """A held-out pool's items left out because they repeat a scored item (icl.run.leaks.exclude);
+    None where the pool is not held out. Written to spec.json."""
+    leak_warnings: tuple[str, ...] = ()
+    """Near misses: demos that resemble a scored item below the refusing threshold (metrics.json)."""
 
 
 def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Callable[..., Any] | None = None,
@@ -56,6 +63,7 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
     registry = registry or builtin_registry()
     with (phases or Phases()).phase("data load"):
         data = load_run(spec, registry)
+    data, excluded = _held_out(spec, data, task.parallel)
     if augmenter is None and spec.augment != "none":
         from icl.augment.augmenters import augment as augmenter
     hint_fn = None
@@ -74,4 +82,29 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
         rendered = render(template, ctx)
         cands = tuple(answers(template, ctx, cand_args)) if cand_args else ()
         items.append(PromptItem(ex, demos, rendered.prompt, rendered.stop, cands, hints))
-    return RunItems(tuple(items), data.labels, data.pool_source)
+    report = check(data.pool if spec.shots else (), (d for item in items for d in item.demos), data.test,
+                   task.parallel)
+    if report.leaks:
+        raise ConfigError(leak_message(spec.pool.text, data.pool_source, report.leaks))
+    return RunItems(tuple(items), data.labels, data.pool_source, excluded, tuple(near_warnings(report)))
+
+
+def _held_out(spec: RunSpec, data: RunData, parallel: bool) -> tuple[RunData, int | None]:
+    """A held-out pool without the items that repeat a scored item (the sweep means the pool to share
+    the scored split, so they are left out rather than refused), and how many; (data, None) otherwise."""
+    if not spec.pool.heldout:
+        return data, None
+    if not spec.shots:
+        return data, 0
+    kept, excluded = exclude(data.pool, data.test, parallel)
+    return (replace(data, pool=tuple(kept)) if excluded else data), excluded
+
+
+def check_pool(spec: RunSpec, data: RunData) -> None:
+    """The part of the check that needs no demos (a pool drawn from the scored split), for runs whose
+    demos the model makes first (self-labelled): raise ConfigError as build_items would."""
+    if not spec.shots:
+        return
+    report = check(data.pool, (), data.test, get_task(spec.task).parallel)
+    if report.leaks:
+        raise ConfigError(leak_message(spec.pool.text, data.pool_source, report.leaks))

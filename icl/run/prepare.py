@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from icl.augment.augmenters import needs_model
 from icl.data import Registry, load_run
 from icl.errors import ConfigError, IclError
-from icl.run.items import RunItems, build_items
+from icl.run.items import RunItems, build_items, check_pool
 from icl.run.noops import NoOps, SameAs, find_noops, fingerprint
 from icl.run.requests import engine_identity
 from icl.run.timings import Phases
@@ -96,9 +96,9 @@ def prepare_runs(runs: Sequence[RunSpec], registry: Registry, augmenter: Callabl
     identities: dict[Any, str] = {}
 
     def build(spec: RunSpec) -> RunItems | None:
-        if needs_model(spec):  # built once its model is loaded; its data is checked now
+        if needs_model(spec):  # built once its model is loaded; its data and pool are checked now
             with phases.phase("data load"):
-                load_run(spec, registry)
+                check_pool(spec, load_run(spec, registry))
             return None
         with phases.rest("prompt build"):  # data load is a phase of its own inside
             return build_items(spec, registry, augmenter, None, phases)
@@ -111,6 +111,18 @@ def prepare_runs(runs: Sequence[RunSpec], registry: Registry, augmenter: Callabl
     if prepared.problems:
         raise ConfigError(prepared.problems)
     return prepared
+
+
+def pool_problems(runs: Sequence[RunSpec], registry: Registry) -> str:
+    """What the data alone says is wrong (`icl plan --quick`): pools drawn from the split a run scores
+    (icl.run.leaks), and data that cannot be read, as one message ('' where there is nothing)."""
+    problems: dict[str, list[str]] = {}
+    for spec in runs:
+        try:
+            check_pool(spec, load_run(spec, registry))
+        except IclError as exc:
+            problems.setdefault(str(exc), []).append(spec.run_id)
+    return sweep_problems(problems, (), len(runs)) if problems else ""
 
 
 def check_noops(runs: Sequence[RunSpec], built: Mapping[RunSpec, RunItems], registry: Registry,

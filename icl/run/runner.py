@@ -110,6 +110,10 @@ def _write_spec(sweep_dir: Path, spec: RunSpec, run_items: RunItems, same_as: Se
     body = {**spec_to_json(spec), "demo_source": run_items.pool_source}
     if same_as:
         body["same_as"] = [s.to_json() for s in same_as]
+    if run_items.leak_excluded is not None:  # outside spec_to_json: run ids stay as they were
+        body["leak_excluded"] = run_items.leak_excluded
+    if run_items.leak_warnings:
+        body["leak_warnings"] = list(run_items.leak_warnings)
     write_json(run_dir / "spec.json", body)
     if run_items.labels is not None:
         write_labels(run_dir, run_items.labels)

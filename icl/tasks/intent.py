@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from icl.languages import get_language
 from icl.metrics import INTENT_METRICS, Interval, PairedResult, Score, bootstrap_accuracy, mcnemar_accuracy
 from icl.tasks.base import Axis, Mode, SyntheticRecipe, argmax
+from icl.tasks.demo import as_demo
 
 if TYPE_CHECKING:
     from icl.data.example import Example, LabelSet
@@ -63,7 +64,7 @@ class IntentTask:
         lang = get_language(query.src_lang)
         return {"source": query.source, "lang_name": lang.name, "lang_code": lang.code,
                 "labels": list(labels.labels) if labels is not None else [],
-                "scenarios": labels.by_group() if labels is not None else {}, "demos": list(demos),
+                "scenarios": labels.by_group() if labels is not None else {}, "demos": [as_demo(d) for d in demos],
                 "hints": list(hints)}
 
     def answer_args(self, labels: LabelSet | None) -> list[dict[str, str]]:

@@ -11,6 +11,7 @@ from icl.errors import ConfigError
 from icl.languages import get_language
 from icl.metrics import MT_METRICS, Interval, PairedResult, Score, bootstrap_mt, paired_test_mt
 from icl.tasks.base import Axis, Mode, SyntheticRecipe
+from icl.tasks.demo import as_demo
 
 if TYPE_CHECKING:
     from icl.data.example import Example, LabelSet
@@ -65,7 +66,7 @@ class MtTask:
                 labels: LabelSet | None) -> dict[str, Any]:
         src, tgt = get_language(query.src_lang), get_language(query.tgt_lang)
         return {"source": query.source, "src_name": src.name, "tgt_name": tgt.name, "src_code": src.code,
-                "tgt_code": tgt.code, "demos": list(demos), "hints": list(hints)}
+                "tgt_code": tgt.code, "demos": [as_demo(d) for d in demos], "hints": list(hints)}
 
     def answer_args(self, labels: LabelSet | None) -> list[dict[str, str]]:
         return []  # nothing to rank: translations are generated

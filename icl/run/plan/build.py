@@ -196,7 +196,8 @@ class _Planner:
         from icl.augment.augmenters import needs_model
         from icl.run.cache import cache_key
         from icl.run.engine_calls import CachedLabeler, NeedsModel
-        from icl.run.items import build_items
+        from icl.data import load_run
+        from icl.run.items import build_items, check_pool
         from icl.run.requests import engine_identity
         from icl.sweep.spec import spec_to_json
 
@@ -206,6 +207,7 @@ class _Planner:
         if found is not None:
             self.remembered += 1
         elif needs_model(spec) and self.cache is None:
+            check_pool(spec, load_run(spec, self.sweep.datasets))  # what the runner checks before its model loads
             self.unbuilt.add(spec)
         elif needs is not None and self.cache is not None and len(self.cache.existing(needs)) < len(set(needs)):
             self.unbuilt.add(spec)  # still waiting for the same labels: not worth building again
