@@ -183,8 +183,30 @@ mt: {languages: [yor], datasets: [yo_news], shots: [2], selectors: [first], pool
     sweep = load_sweep(tmp_path / "s.yaml")
     with pytest.raises(ConfigError, match=r"^pools: 'dev' \(yo_news/dev\) shows scored items as demos: demo yo_news:1 "
                                           r'\(eng-yor, "Over four million people went to Rome\."\) repeats scored '
-                                          r"item yo_news:1; remove the repeated lines"):
+                                          r"item yo_news:1; remove the repeated lines.*write `leaks: exclude`"):
         prepare_runs(sweep.runs, sweep.datasets)
+    # the sweep that means it: the repeated line leaves the pool, and the run says so
+    text = (tmp_path / "s.yaml").read_text(encoding="utf-8").replace("pools: [dev]}", "pools: [dev], leaks: exclude}")
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    meant = load_sweep(tmp_path / "s.yaml")
+    assert meant.runs[0].run_id != sweep.runs[0].run_id and meant.runs[0].leaks == "exclude"
+    built = prepare_runs(meant.runs, meant.datasets).built[meant.runs[0]]
+    assert built.leak_excluded == 1 and {d.id for item in built.items for d in item.demos} == {"yo_news:0"}
+
+
+def test_massive_train_repeats_are_refused_unless_the_sweep_excludes_them(tmp_path: Path) -> None:
+    """MASSIVE train holds some sw-KE test utterances word for word (after case and punctuation): a BM25 pool
+    of train would show them; `leaks: exclude` (as quickstart.yaml writes) drops them and counts them."""
+    body = ("name: s\nmodels: [{name: gemma-3-270m, engine: hf}]\n"
+            "intent: {languages: [sw-KE], shots: [4], selectors: [bm25], modes: [rank], pools: [train], limit: 40%s}\n")
+    (tmp_path / "s.yaml").write_text(body % "", encoding="utf-8")
+    sweep = load_sweep(tmp_path / "s.yaml")
+    with pytest.raises(ConfigError, match="shows scored items as demos: demo massive:"):
+        prepare_runs(sweep.runs, sweep.datasets)
+    (tmp_path / "s.yaml").write_text(body % ", leaks: exclude", encoding="utf-8")
+    meant = load_sweep(tmp_path / "s.yaml")
+    built = prepare_runs(meant.runs, meant.datasets).built[meant.runs[0]]
+    assert built.leak_excluded and built.leak_excluded > 0
 
 
 def test_heldout_overlap_is_excluded_and_counted(tmp_path: Path) -> None:

@@ -90,9 +90,10 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
 
 
 def _held_out(spec: RunSpec, data: RunData, parallel: bool) -> tuple[RunData, int | None]:
-    """A held-out pool without the items that repeat a scored item (the sweep means the pool to share
-    the scored split, so they are left out rather than refused), and how many; (data, None) otherwise."""
-    if not spec.pool.heldout:
+    """A held-out pool (or any pool under `leaks: exclude`) without the items that repeat a scored item (the
+    sweep means the pool to share the scored split, so they are left out rather than refused), and how
+    many; (data, None) otherwise."""
+    if not (spec.pool.heldout or spec.leaks == "exclude"):
         return data, None
     if not spec.shots:
         return data, 0

@@ -212,8 +212,8 @@ def leak_message(pool_text: str, pool_source: str, leaks: Sequence[Overlap]) -> 
     more = f"; and {len(leaks) - LISTED} more" if len(leaks) > LISTED else ""
     same_item = any(o.same_item for o in leaks)
     fix = ("draw demos from a split that is not scored (e.g. dev or train), or use pools: [\"heldout:N\"]"
-           if same_item else "remove the repeated lines from the pool's split, or use pools: [\"heldout:N\"], "
-                             "which leaves them out")
+           if same_item else "remove the repeated lines from the pool's split, or write `leaks: exclude` in the "
+                             "task's section, which leaves them out of the pool and counts them")
     return f"pools: {pool_text!r} ({pool_source}) shows scored items as demos: {named}{more}; {fix}"
 
 

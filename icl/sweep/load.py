@@ -49,7 +49,9 @@ _TOP = {"name", "models", "seeds", "description", "gains", "datasets"}
 """Top-level keys besides one section per task (read from TASKS when a file is checked)."""
 _MODEL = {"name", "engine", "args"}
 _COMMON = {"languages", "datasets", "shots", "templates", "selectors", "pools", "limit", "max_tokens", "fixed_ids",
-           "augment", "morph"}
+           "augment", "morph", "leaks"}
+LEAKS = ("refuse", "exclude")
+"""A task section's `leaks:` (RunSpec.leaks)."""
 
 def load_yaml(path: Path) -> Any:
     """Parse a sweep file, naming file:line on a syntax error."""
@@ -102,6 +104,7 @@ class TaskGrid:
     fixed_ids: tuple[str, ...]
     limit: int | None
     max_tokens: int
+    leaks: str = "refuse"
 
     def per_model_and_seed(self) -> int:
         """Runs for one model and one seed."""
@@ -119,7 +122,8 @@ class TaskGrid:
                 out.append(RunSpec(sweep=sweep, task=self.task, model=model, src=src, tgt=tgt,
                                    template=f"{self.task}/{template}", shots=k, selector=selector, seed=seed,
                                    pool=pool, mode=mode, limit=self.limit, max_tokens=self.max_tokens,
-                                   fixed_ids=self.fixed_ids, augment=augment, morph=morph, dataset=ds))
+                                   fixed_ids=self.fixed_ids, augment=augment, morph=morph, dataset=ds,
+                                   leaks=self.leaks))
         return out
 
 
@@ -191,6 +195,9 @@ def _task_grid(task: Task, raw: Any, path: Path, registry: Registry) -> TaskGrid
         raise ConfigError(f"{path}: {name}.limit: must be a positive number of items")
     morphs = [morph_flag(m, f"{name}.morph", path) for m in check_list(f"{name}.morph", section.get("morph", ["off"]),
                                                                    object, path)]
+    leaks = check_scalar(f"{name}.leaks", section.get("leaks", "refuse"), str, path)
+    if leaks not in LEAKS:
+        raise ConfigError(f"{path}: {name}.leaks: {leaks!r} is not one of {', '.join(LEAKS)}")
     options = {axis.key: check_list(f"{name}.{axis.key}", section.get(axis.key, list(axis.default)), str, path,
                                     axis.values) for axis in task.axes}
     return TaskGrid(
@@ -199,7 +206,8 @@ def _task_grid(task: Task, raw: Any, path: Path, registry: Registry) -> TaskGrid
         pools=tuple(_pools(task, section, path, datasets, registry)),
         augments=tuple(check_list(f"{name}.augment", section.get("augment", ["none"]), str, path, allowed=AUGMENTS)),
         morphs=tuple(morphs), fixed_ids=fixed_ids, limit=limit,
-        max_tokens=check_scalar(f"{name}.max_tokens", section.get("max_tokens", task.max_tokens), int, path))
+        max_tokens=check_scalar(f"{name}.max_tokens", section.get("max_tokens", task.max_tokens), int, path),
+        leaks=leaks)
 
 
 @dataclass(frozen=True)

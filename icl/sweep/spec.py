@@ -129,6 +129,9 @@ class RunSpec:
     """Inflect lexicon words with UniMorph tables (lexicon augmentations only)."""
     dataset: str = ""
     """The declared data set scored (icl.data); '' = the task's default."""
+    leaks: str = "refuse"
+    """What a pool item that repeats a scored item does (icl.run.leaks): `refuse` stops the sweep, `exclude`
+    leaves it out of the pool before demos are chosen (as a `heldout:N` pool always does)."""
 
     def __post_init__(self) -> None:
         if not self.dataset:
@@ -157,6 +160,8 @@ class RunSpec:
         body["pool"] = self.pool.text
         body["morph"] = "on" if self.morph else "off"
         body["fixed_ids"] = list(self.fixed_ids)
+        if self.leaks == "refuse":  # the default: spec.json and run ids stay as they were without the key
+            body.pop("leaks")
         return body
 
     @property
