@@ -373,7 +373,8 @@ def test_save_keeps_versions_and_a_diff_shows_only_the_changed_items(browser: We
         runs = _runs(browser)
         pane.find_element(By.CSS_SELECTOR, ".save").click()
         _after_run(browser, runs)
-        _wait(browser, lambda d: pane.get_attribute("data-versions") == str(version), 30, f"version {version} not listed")
+        listed = str(version)
+        _wait(browser, lambda d, listed=listed: pane.get_attribute("data-versions") == listed, 30, f"version {listed} not listed")
         assert f"(version {version})" in browser.find_element(By.ID, "saved").text
     assert (prompts_dir / "mt" / ".versions" / "diffed" / "1.j2").read_text(encoding="utf-8") == plain
     assert "diffed@2" not in Select(pane.find_element(By.NAME, "load")).options[0].text  # versions stay out of the list

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from icl.config import prompts_dir
@@ -93,7 +93,7 @@ def _add(task: str, name: str, text: str, saved: str, note: str, root: Path | No
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def save_version(task: str, name: str, text: str, root: Path | None = None) -> Version:
@@ -106,7 +106,7 @@ def save_version(task: str, name: str, text: str, root: Path | None = None) -> V
     if live.is_file():
         current = read_text(live)
         if current != latest and current != text:
-            stamp = datetime.fromtimestamp(live.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+            stamp = datetime.fromtimestamp(live.stat().st_mtime, UTC).isoformat(timespec="seconds")
             _add(task, name, current, stamp, "the file as it was on disk before this save", root)
             latest = current
     made = versions(task, name, root)[-1] if latest == text else _add(task, name, text, _now(), "saved from icl author", root)
