@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from icl.author.preview import Asker, segments, view
+from icl.author.preview import Asker, segments, so_far, view
 from icl.author.server import make_app, problem
 from icl.author.session import AuthorSession, Side, page_engine_args
 from icl.author.settings import Setting, run_spec, setting_from_json, sweep_yaml
@@ -421,20 +421,20 @@ def test_a_streamed_view_shows_every_prompt_first_then_each_answer_as_it_arrives
     future = session.stream(side, updates.append, threading.Event())
     _until(engine.waiting.is_set, "the engine was never asked")
     (first,) = updates  # every prompt on the page before any output
-    assert (first.answered, first.total, first.metrics, len(first.items)) == (0, 8, (), 8)
+    assert (first.answered, so_far(first).metrics, len(first.items), len(first.shown)) == (0, (), 8, 8)
     assert all(v.pending and v.output == "" and v.segments for _, v in first.items)
     engine.release(1)
     _until(lambda: len(updates) == 2, "the first output did not arrive alone")
     (index, arrived), = updates[1].items
     assert not arrived.pending and arrived.output and updates[1].answered == 1
-    assert dict(updates[1].metrics)["chrf++"] == arrived.score  # the metric over the one answered item
+    assert dict(so_far(updates[1]).metrics)["chrf++"] == arrived.score  # the metric over the one answered item
     engine.open()
     shown = future.result()
     assert len(updates) == 9 and [u.answered for u in updates] == list(range(9))
     assert sorted(i for u in updates[1:] for i, _ in u.items) == list(range(8))
     last = {i: v for u in updates for i, v in u.items}
     assert tuple(last[i] for i in range(8)) == shown.items  # what streamed is what the view returns
-    assert updates[-1].metrics == shown.metrics and updates[-1].intervals == shown.intervals
+    assert (so_far(updates[-1]).metrics, so_far(updates[-1]).intervals) == (shown.metrics, shown.intervals)
     assert shown.items[index] == arrived
 
 
@@ -470,7 +470,7 @@ def test_the_stream_endpoint_sends_prompts_then_outputs_then_the_view(gated: tup
     kinds = [(e["event"], e.get("side")) for e in events]
     assert kinds == [*[("update", "a")] * 9, ("done", "a"), *[("update", "b")] * 9, ("done", "b"), ("paired", None)]
     assert all(item["pending"] for item in events[0]["items"]) and len(events[0]["items"]) == 8
-    assert events[8]["answered"] == 8 and events[8]["metrics"] == events[9]["view"]["metrics"]
+    assert events[8]["answered"] == 8 and events[8]["metrics"] == events[9]["view"]["metrics"]  # the newest has them
     assert {m["metric"] for m in events[-1]["paired"]} == {"chrf++", "bleu"}
     again = client.post("/api/preview", json={"side": body["a"]}).json()["a"]
     assert [i["output"] for i in again["items"]] == [i["output"] for i in events[9]["view"]["items"]]

@@ -78,15 +78,40 @@ class ItemView:
 @dataclass(frozen=True)
 class Update:
     """What a streamed view tells the page as it goes: at first every item (its exact prompt, and the
-    answers the cache had), then the items whose answers just arrived; each time the metrics and
-    their intervals over the items answered so far."""
+    answers the cache had), then the items whose answers just arrived. The metrics over the items
+    answered so far are left to `so_far`, so the engine's thread, which makes updates between its
+    steps, never waits on a bootstrap."""
 
+    task: str
     items: tuple[tuple[int, ItemView], ...]
     """(position on the page, view), in page order."""
+    shown: tuple[ItemView, ...]
+    """Every item as it stands (pending ones without output)."""
+
+    @property
+    def answered(self) -> int:
+        return sum(not v.pending for v in self.shown)
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """The metrics and their bootstrap intervals over the items answered so far."""
+
     answered: int
     total: int
     metrics: tuple[tuple[str, float | None], ...]
     intervals: tuple[Interval, ...]
+
+
+def so_far(update: Update) -> SoFar:
+    """What the aggregate shows mid-stream: every metric over the answered items, as `view` computes it
+    over all of them (the same resamples and seed), so the last update's figures are the view's."""
+    task = get_task(update.task)
+    done = [v for v in update.shown if not v.pending]
+    preds, refs = [v.prediction for v in done], [v.reference for v in done]
+    scored = task.score(preds, refs) if done else {}
+    intervals = tuple(task.interval(preds, refs, RESAMPLES, BOOTSTRAP_SEED)) if done else ()
+    return SoFar(len(done), len(update.shown), tuple((n, s.value) for n, s in scored.items()), intervals)
 
 
 @dataclass(frozen=True)
@@ -226,7 +251,7 @@ def view(spec: RunSpec, source: str, registry: Registry, asker: Asker,
          on_update: Callable[[Update], None] | None = None, cancel: threading.Event | None = None) -> Preview:
     """Build, answer and score one setting's items. With `on_update`, the page hears of every item's
     prompt (and the cached answers) as soon as the prompts are built, then of each answer as the engine
-    finishes it, with the metrics so far; `cancel` (a newer edit) stops the engine and raises Cancelled."""
+    finishes it (in the engine's thread: `on_update` should hand the update on, not work on it); `cancel` (a newer edit) stops the engine and raises Cancelled."""
     began = perf_counter()
     task = get_task(spec.task)
     run_items = build(spec, source, registry, asker)
@@ -243,7 +268,7 @@ def view(spec: RunSpec, source: str, registry: Registry, asker: Asker,
             shown[i] = replace(_item_view(spec, run_items.items[i], answer_, task, labels, names), cached=first)
         if on_update is not None:
             changed = range(len(shown)) if first else sorted(got)
-            on_update(_update(task, shown, tuple((i, shown[i]) for i in changed)))
+            on_update(Update(spec.task, tuple((i, shown[i]) for i in changed), tuple(shown)))
 
     answers, was_cached, asked = answer(spec, run_items, asker, ready if on_update is not None else None, cancel)
     answered = perf_counter()
@@ -257,16 +282,6 @@ def view(spec: RunSpec, source: str, registry: Registry, asker: Asker,
                    main_metric=task.main_metric, intervals=intervals, cached=sum(was_cached), asked=asked,
                    seconds=perf_counter() - began,
                    phases=(("prompts", built - began), ("model", answered - built), ("scores", perf_counter() - answered)))
-
-
-def _update(task: Task, shown: Sequence[ItemView], changed: tuple[tuple[int, ItemView], ...]) -> Update:
-    """The metrics and intervals over the items answered so far (the aggregate the page redraws)."""
-    done = [v for v in shown if not v.pending]
-    preds, refs = [v.prediction for v in done], [v.reference for v in done]
-    scored = task.score(preds, refs) if done else {}
-    intervals = tuple(task.interval(preds, refs, RESAMPLES, BOOTSTRAP_SEED)) if done else ()
-    return Update(items=changed, answered=len(done), total=len(shown),
-                  metrics=tuple((n, s.value) for n, s in scored.items()), intervals=intervals)
 
 
 def _pending_view(item: PromptItem) -> ItemView:

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from icl.author.preview import Preview, Update
+from icl.author.preview import Preview, SoFar, Update, so_far
 from icl.author.session import AuthorSession, Saved, Side, VersionDiff
 from icl.author.settings import MAX_ITEMS, setting_from_json
 from icl.engines import Cancelled
@@ -87,11 +87,15 @@ def preview_json(p: Preview) -> dict[str, Any]:
             "items": [asdict(item) for item in p.items]}
 
 
-def update_json(side: str, u: Update) -> dict[str, Any]:
-    """A streamed view's update as one line of the stream."""
-    return {"event": "update", "side": side, "answered": u.answered, "total": u.total,
-            "metrics": [{"name": n, "value": v} for n, v in u.metrics], "intervals": [asdict(i) for i in u.intervals],
-            "items": [{"index": i, **asdict(item)} for i, item in u.items]}
+def update_json(side: str, u: Update, now: SoFar | None) -> dict[str, Any]:
+    """A streamed view's update as one line of the stream; `now` (the metrics so far) is None where a
+    later update is already waiting, whose figures will replace them anyway."""
+    body: dict[str, Any] = {"event": "update", "side": side, "answered": u.answered, "total": len(u.shown),
+                            "items": [{"index": i, **asdict(item)} for i, item in u.items]}
+    if now is not None:
+        body.update(metrics=[{"name": n, "value": v} for n, v in now.metrics],
+                    intervals=[asdict(i) for i in now.intervals])
+    return body
 
 
 def diff_json(d: VersionDiff) -> dict[str, Any]:
@@ -116,9 +120,14 @@ async def _events(session: AuthorSession, sides: list[tuple[str, Side]], cancel:
     that goes away (or a newer edit) sets `cancel`, which stops the engine's work for this edit."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Update | None] = asyncio.Queue()
+    behind = [0]  # updates queued and not yet sent (None, a side's end, is not one)
+
+    def enqueue(item: Update | None) -> None:
+        behind[0] += item is not None
+        queue.put_nowait(item)
 
     def put(item: Update | None) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, item)
+        loop.call_soon_threadsafe(enqueue, item)
 
     results: dict[str, Preview] = {}
     try:
@@ -126,7 +135,10 @@ async def _events(session: AuthorSession, sides: list[tuple[str, Side]], cancel:
             future = session.stream(side, put, cancel)
             future.add_done_callback(lambda _: put(None))  # after every update: one thread, in order
             while (update := await queue.get()) is not None:
-                yield _line(update_json(name, update))
+                behind[0] -= 1
+                # The bootstrap runs beside the engine, not between its steps, and only for the newest state.
+                now = await asyncio.to_thread(so_far, update) if not behind[0] else None
+                yield _line(update_json(name, update, now))
             try:
                 results[name] = future.result()
             except Cancelled:
