@@ -19,6 +19,18 @@ from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
 
 
+def _stop_when(cancel: threading.Event) -> Any:
+    """A transformers stopping criterion that ends every sequence of a batch once `cancel` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Cancelling(StoppingCriteria):
+        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Cancelling()])
+
+
 class HfEngine:
     """A causal LM loaded with transformers in this process."""
 
@@ -78,9 +90,7 @@ class HfEngine:
                 kwargs["stop_strings"] = list(params.stop)
                 kwargs["tokenizer"] = self.tokenizer
             if cancel is not None:
-                from transformers import StoppingCriteriaList
-
-                kwargs["stopping_criteria"] = StoppingCriteriaList([lambda ids, scores, **_: cancel.is_set()])
+                kwargs["stopping_criteria"] = _stop_when(cancel)
             with torch.inference_mode():
                 gen = self.model.generate(**enc, **kwargs)
             if cancel is not None and cancel.is_set():
