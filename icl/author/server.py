@@ -176,6 +176,40 @@ def options(session: AuthorSession) -> dict[str, Any]:
             "selectors": list(SELECTORS), "augments": list(AUGMENTS), "max_items": MAX_ITEMS}
 
 
+def _edit_routes(session: AuthorSession) -> list[Route]:
+    """The routes of streamed edits and of saved versions."""
+    latest: dict[str, threading.Event] = {}
+
+    async def stream(request: Request) -> Response:
+        """Newline-delimited JSON, one event a line: `update`s of side A (then B), each side's `done`
+        with its whole view, then `paired` when two sides were sent; or `error`, or `cancelled` when a
+        newer stream (the page's next edit) came first. A newer stream cancels this one's engine work."""
+        body = await _body(request)
+        sides = [("a", _side(body.get("a"), "a"))]
+        if body.get("b") is not None:
+            sides.append(("b", _side(body.get("b"), "b")))
+        cancel = threading.Event()
+        if "stream" in latest:
+            latest["stream"].set()
+        latest["stream"] = cancel
+        return StreamingResponse(_events(session, sides, cancel), media_type="application/x-ndjson")
+
+    async def versions(request: Request) -> Response:
+        found = session.versions(request.query_params.get("task", ""), request.query_params.get("name", ""))
+        return JSONResponse({"versions": [asdict(v) for v in found]})
+
+    async def diff(request: Request) -> Response:
+        body = await _body(request)
+        setting = _side(body.get("side"), "a").setting
+        old, new = body.get("old"), body.get("new")
+        if not isinstance(old, int) or not isinstance(new, int):
+            raise ConfigError("diff: expected {side, old, new} with two version numbers")
+        return JSONResponse(diff_json(await asyncio.wrap_future(session.diff(setting, old, new))))
+
+    return [Route("/api/stream", stream, methods=["POST"]), Route("/api/versions", versions),
+            Route("/api/diff", diff, methods=["POST"])]
+
+
 def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = None,
              language: str = "fra") -> Starlette:
     """The page and its API over one session (`language`: the page's first language)."""
@@ -224,34 +258,6 @@ def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = 
         return JSONResponse({"a": preview_json(results["a"]), "b": preview_json(results["b"]),
                              "paired": [asdict(r) for r in paired]})
 
-    latest: dict[str, threading.Event] = {}
-
-    async def stream(request: Request) -> Response:
-        """Newline-delimited JSON, one event a line: `update`s of side A (then B), each side's `done`
-        with its whole view, then `paired` when two sides were sent; or `error`, or `cancelled` when a
-        newer stream (the page's next edit) came first. A newer stream cancels this one's engine work."""
-        body = await _body(request)
-        sides = [("a", _side(body.get("a"), "a"))]
-        if body.get("b") is not None:
-            sides.append(("b", _side(body.get("b"), "b")))
-        cancel = threading.Event()
-        if "stream" in latest:
-            latest["stream"].set()
-        latest["stream"] = cancel
-        return StreamingResponse(_events(session, sides, cancel), media_type="application/x-ndjson")
-
-    async def versions(request: Request) -> Response:
-        found = session.versions(request.query_params.get("task", ""), request.query_params.get("name", ""))
-        return JSONResponse({"versions": [asdict(v) for v in found]})
-
-    async def diff(request: Request) -> Response:
-        body = await _body(request)
-        setting = _side(body.get("side"), "a").setting
-        old, new = body.get("old"), body.get("new")
-        if not isinstance(old, int) or not isinstance(new, int):
-            raise ConfigError("diff: expected {side, old, new} with two version numbers")
-        return JSONResponse(diff_json(await asyncio.wrap_future(session.diff(setting, old, new))))
-
     async def save(request: Request) -> Response:
         body = await _body(request)
         raw = body.get("columns")
@@ -271,6 +277,5 @@ def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = 
     routes = [Route("/", page), Route("/api/options", get_options), Route("/api/status", status),
               Route("/api/template", template), Route("/api/lint", lint, methods=["POST"]),
               Route("/api/preview", preview, methods=["POST"]), Route("/api/compare", compare, methods=["POST"]),
-              Route("/api/save", save, methods=["POST"]), Route("/api/stream", stream, methods=["POST"]),
-              Route("/api/versions", versions), Route("/api/diff", diff, methods=["POST"])]
+              Route("/api/save", save, methods=["POST"]), *_edit_routes(session)]
     return Starlette(routes=routes, exception_handlers={IclError: icl_error})
