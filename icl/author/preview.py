@@ -83,8 +83,9 @@ class Update:
     steps, never waits on a bootstrap."""
 
     task: str
+    """The setting's task (its metrics score the answered items)."""
     items: tuple[tuple[int, ItemView], ...]
-    """(position on the page, view), in page order."""
+    """(position on the page, view), in page order: what changed since the last update."""
     shown: tuple[ItemView, ...]
     """Every item as it stands (pending ones without output)."""
 
