@@ -6,19 +6,23 @@ the page itself in Chromium)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from icl.author.preview import Asker, segments, view
+from icl.author.preview import Asker, segments, so_far, view
 from icl.author.server import make_app, problem
 from icl.author.session import AuthorSession, Side, page_engine_args
 from icl.author.settings import Setting, run_spec, setting_from_json, sweep_yaml
 from icl.data import Example, builtin_registry
-from icl.engines import Completion, GenParams
+from icl.engines import Cancelled, Completion, GenParams
 from icl.engines.vllm_engine import NGRAM_SPECULATION
 from icl.errors import ConfigError, TemplateError
 from icl.prompts.prompt import Prompt
@@ -56,6 +60,49 @@ class PromptEngine:
 
     def close(self) -> None:
         pass
+
+
+class GatedEngine(PromptEngine):
+    """PromptEngine's outputs handed over one at a time, shortest prompt first, as vLLM's step loop
+    hands them over; while `hold()` is in force each output waits for a `release()`, so a test decides
+    what has arrived when. Honours `cancel` while it waits, and counts the outputs it dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate: threading.Semaphore | None = None
+        self.cancelled = 0
+        self.waiting = threading.Event()
+        """Set while an output waits at the gate."""
+
+    def hold(self) -> None:
+        self.gate = threading.Semaphore(0)
+
+    def release(self, n: int = 1) -> None:
+        assert self.gate is not None
+        self.gate.release(n)
+
+    def open(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.release(1000)
+
+    def generate(self, prompts: Sequence[Prompt], params: GenParams,
+                 on_result: Callable[[int, Completion], None] | None = None,
+                 cancel: threading.Event | None = None) -> list[Completion]:
+        outs: list[Completion | None] = [None] * len(prompts)
+        for left, i in enumerate(sorted(range(len(prompts)), key=lambda i: len(prompts[i].as_key()))):
+            while (gate := self.gate) is not None and not gate.acquire(timeout=0.02):
+                self.waiting.set()
+                if cancel is not None and cancel.is_set():
+                    self.cancelled += len(prompts) - left
+                    self.waiting.clear()
+                    raise Cancelled(f"{len(prompts) - left} generations cancelled")
+            self.waiting.clear()
+            outs[i] = Completion(text=f" {len(prompts[i].as_key())} " + " ".join(prompts[i].as_key().split()[-4:]))
+            self.generated += 1
+            if on_result is not None:
+                on_result(i, outs[i])
+        return [o for o in outs if o is not None]
 
 
 @pytest.fixture
@@ -346,3 +393,160 @@ def test_the_page_speculates_on_vllm_without_leaving_the_sweeps_cache(engine: st
     # the page's engine keys its outputs as the sweep's engine without speculation does
     with_page_args = ModelSpec("gemma-3-270m", engine, json.dumps(page_engine_args(model)))
     assert engine_identity(with_page_args) == engine_identity(model)
+
+
+@pytest.fixture
+def gated(prompts: Path, tmp_path: Path) -> Iterator[tuple[AuthorSession, GatedEngine]]:
+    engine = GatedEngine()
+    made = AuthorSession(MODEL, engine_factory=lambda model: engine, cache_path=tmp_path / "c.sqlite")
+    made.start().result()
+    yield made, engine
+    engine.open()
+    made.close()
+
+
+def _until(condition: Callable[[], object], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def test_a_streamed_view_shows_every_prompt_first_then_each_answer_as_it_arrives(
+        gated: tuple[AuthorSession, GatedEngine]) -> None:
+    session, engine = gated
+    engine.hold()
+    updates: list = []
+    side = Side(Setting("mt", "plain", "fra", shots=1), _source("mt/plain"), "plain")
+    future = session.stream(side, updates.append, threading.Event())
+    _until(engine.waiting.is_set, "the engine was never asked")
+    (first,) = updates  # every prompt on the page before any output
+    assert (first.answered, so_far(first).metrics, len(first.items), len(first.shown)) == (0, (), 8, 8)
+    assert all(v.pending and v.output == "" and v.segments for _, v in first.items)
+    engine.release(1)
+    _until(lambda: len(updates) == 2, "the first output did not arrive alone")
+    (index, arrived), = updates[1].items
+    assert not arrived.pending and arrived.output and updates[1].answered == 1
+    assert dict(so_far(updates[1]).metrics)["chrf++"] == arrived.score  # the metric over the one answered item
+    engine.open()
+    shown = future.result()
+    assert len(updates) == 9 and [u.answered for u in updates] == list(range(9))
+    assert sorted(i for u in updates[1:] for i, _ in u.items) == list(range(8))
+    last = {i: v for u in updates for i, v in u.items}
+    assert tuple(last[i] for i in range(8)) == shown.items  # what streamed is what the view returns
+    assert (so_far(updates[-1]).metrics, so_far(updates[-1]).intervals) == (shown.metrics, shown.intervals)
+    assert shown.items[index] == arrived
+
+
+def test_a_cancelled_view_stops_the_engine_and_keeps_what_arrived(gated: tuple[AuthorSession, GatedEngine]) -> None:
+    session, engine = gated
+    engine.generated = 0  # not counting the session's warm-up
+    engine.hold()
+    cancel = threading.Event()
+    side = Side(Setting("mt", "plain", "fra", shots=1), "Edit one.\n" + _source("mt/plain"), "plain")
+    future = session.stream(side, lambda update: None, cancel)
+    engine.release(2)
+    _until(lambda: engine.generated == 2 and engine.waiting.is_set(), "two outputs did not arrive")
+    cancel.set()
+    with pytest.raises(Cancelled):
+        future.result(timeout=20)
+    assert (engine.generated, engine.cancelled) == (2, 6)  # the other 6 were never generated
+    engine.open()
+    again = session.stream(side, lambda update: None, threading.Event()).result()
+    assert (again.cached, again.asked) == (2, 6)  # the two that arrived were stored under the run's keys
+    late = threading.Event()
+    late.set()  # cancelled while it waited its turn: the engine is not asked at all
+    with pytest.raises(Cancelled):
+        session.stream(side, lambda update: None, late).result()
+    assert engine.generated == 8
+
+
+def test_the_stream_endpoint_sends_prompts_then_outputs_then_the_view(gated: tuple[AuthorSession, GatedEngine]) -> None:
+    session, _ = gated
+    client = TestClient(make_app(session), raise_server_exceptions=False)
+    body = {"a": _side("plain", _source("mt/plain")), "b": _side("instruct", _source("mt/instruct"))}
+    with client.stream("POST", "/api/stream", json=body) as response:
+        events = [json.loads(line) for line in response.iter_lines() if line]
+    kinds = [(e["event"], e.get("side")) for e in events]
+    assert kinds == [*[("update", "a")] * 9, ("done", "a"), *[("update", "b")] * 9, ("done", "b"), ("paired", None)]
+    assert all(item["pending"] for item in events[0]["items"]) and len(events[0]["items"]) == 8
+    assert events[8]["answered"] == 8 and events[8]["metrics"] == events[9]["view"]["metrics"]  # the newest has them
+    assert {m["metric"] for m in events[-1]["paired"]} == {"chrf++", "bleu"}
+    again = client.post("/api/preview", json={"side": body["a"]}).json()["a"]
+    assert [i["output"] for i in again["items"]] == [i["output"] for i in events[9]["view"]["items"]]
+    bad = client.post("/api/stream", json={"a": _side("plain", "{{ nope }}")})
+    (error,) = [json.loads(line) for line in bad.text.splitlines()]
+    assert error["event"] == "error" and "'nope' is undefined" in error["error"] and error["line"] == 1
+
+
+def test_saving_keeps_every_version(session: AuthorSession, prompts: Path) -> None:
+    from icl.prompts.lint import lint
+    from icl.prompts.render import load_template, template_names
+    from icl.prompts.versions import versions
+
+    original = _source("mt/plain")
+    edits = ["{#- two -#}\n" + original, "{#- three -#}\n" + original]
+    for text in edits:
+        saved = session.save([Side(Setting("mt", "plain", "fra"), text, "plain")])
+    assert saved.version == 3 and saved.path.read_text(encoding="utf-8") == edits[1]
+    assert session.save([Side(Setting("mt", "plain", "fra"), edits[1], "plain")]).version == 3  # nothing new
+    folder = prompts / "mt" / ".versions" / "plain"
+    assert [(folder / f"{n}.j2").read_text(encoding="utf-8") for n in (1, 2, 3)] == [original, *edits]
+    found = versions("mt", "plain")
+    assert [v.version for v in found] == [1, 2, 3] and "on disk" in found[0].note
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", v.saved) for v in found)
+    assert lint() == [] and not [n for n in template_names() if "@" in n or "versions" in n]
+    assert load_template("mt/plain@2").path == folder / "2.j2"
+    with pytest.raises(TemplateError, match=r"has no version 9 \(its versions: 1, 2, 3\)"):
+        load_template("mt/plain@9")
+    with pytest.raises(TemplateError, match="a version is kept as it was"):
+        session.save([Side(Setting("mt", "plain@2", "fra"), edits[0], "plain@2")])
+
+
+def test_a_saved_version_runs_as_a_sweep(session: AuthorSession, prompts: Path, tmp_path: Path) -> None:
+    from icl.run.prepare import prepare_runs
+
+    original = _source("mt/plain")
+    session.save([Side(Setting("mt", "plain", "fra"), "Translate.\n" + original, "plain")])  # 1 original, 2 this
+    sweep_file = tmp_path / "versions.yaml"
+    sweep_file.write_text("name: versions\nmodels: [{name: gemma-3-270m, engine: vllm}]\n"
+                          "mt:\n  languages: [fra]\n  templates: [plain, plain@1, plain@2]\n  shots: [1]\n  limit: 3\n",
+                          encoding="utf-8")
+    sweep = load_sweep(sweep_file)
+    assert [r.template for r in sweep.runs] == ["mt/plain", "mt/plain@1", "mt/plain@2"]
+    ids = [r.run_id for r in sweep.runs]
+    assert len(set(ids)) == 3 and "-plain@1-" in ids[1]
+    with pytest.raises(ConfigError, match=r"mt/plain@2 changes no prompt .*-plain@2-.*templates mt/plain@2 and "
+                                          r"mt/plain render the same prompts"):
+        prepare_runs(sweep.runs, sweep.datasets)  # the live file is version 2: the no-op check says so
+    sweep_file.write_text(sweep_file.read_text(encoding="utf-8").replace("plain, plain@1, plain@2", "plain, plain@1"),
+                          encoding="utf-8")
+    sweep = load_sweep(sweep_file)
+    assert [r.run_id for r in sweep.runs] == ids[:2]
+    report = run_sweep(sweep, tmp_path / "results", engine_factory=lambda model: PromptEngine())
+    rows = [json.loads(line) for line in (report.sweep_dir / ids[1] / "predictions.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    assert rows[0]["prompt"].startswith("English: ")  # version 1 is the original text
+
+
+def test_a_version_diff_shows_only_the_items_whose_prediction_changed(session: AuthorSession,
+                                                                     client: TestClient) -> None:
+    setting = Setting("mt", "plain", "fra", shots=1)
+    lengths = sorted(len(v.source) for v in session.preview(Side(setting, _source("mt/plain"))).result().items)
+    cut = lengths[len(lengths) // 2]
+    longer = _source("mt/plain").replace("{{ src_name }}: {{ source }}\n{{ tgt_name }}:",
+                                         "{% if source|length > " + str(cut) + " %}Long one.\n{% endif %}"
+                                         "{{ src_name }}: {{ source }}\n{{ tgt_name }}:")
+    assert longer != _source("mt/plain")
+    session.save([Side(setting, longer, "plain")])
+    body = client.post("/api/diff", json={"side": _side("plain", longer, shots=1), "old": 1, "new": 2}).json()
+    changed = {c["id"] for c in body["changed"]}
+    old = session.preview(Side(replace(setting, template="plain@1"), _source("mt/plain"))).result()
+    assert changed == {v.id for v in old.items if len(v.source) > cut} and 0 < len(changed) < 8
+    assert all(c["old"] != c["new"] for c in body["changed"])
+    assert any(line.startswith("+{% if source|length") for line in body["diff"])
+    assert body["texts"] == [_source("mt/plain"), longer] and body["items"] == 8
+    assert {r["metric"]: r["n"] for r in body["paired"]} == {"chrf++": 8, "bleu": 8}
+    versions = client.get("/api/versions", params={"task": "mt", "name": "plain"}).json()["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    assert client.get("/api/template", params={"task": "mt", "name": "plain@1"}).json()["source"] == _source("mt/plain")

@@ -1,8 +1,8 @@
 """The authoring page in a real headless Chromium (Debian's chromium, driven by Debian's chromium-driver
 through Selenium): load, edit, error, compare, save, the way an author uses it.
 
-The fast tests serve the page over a stand-in model (tests/test_author.py's PromptEngine) in a
-thread; the `vllm` test starts the real `icl author` command on the embedded model and times an edit
+The fast tests serve the page over a stand-in model (tests/test_author.py's GatedEngine, whose
+outputs a test can hold back and release one at a time) in a thread; the `vllm` test starts the real `icl author` command on the embedded model and times an edit
 until 8 new MT outputs with scores are on the page.
 """
 
@@ -30,7 +30,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from test_author import PromptEngine
+from test_author import GatedEngine
 
 from icl.author.server import make_app
 from icl.author.session import AuthorSession
@@ -72,9 +72,14 @@ def prompts_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def page_url(prompts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def engine() -> GatedEngine:
+    """The stand-in model; a test may hold its outputs back and release them one by one."""
+    return GatedEngine()
+
+
+@pytest.fixture(scope="module")
+def page_url(prompts_dir: Path, engine: GatedEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The page over the stand-in model, served by uvicorn in a thread."""
-    engine = PromptEngine()
     session = AuthorSession(ModelSpec("gemma-3-270m", "vllm"), engine_factory=lambda model: engine,
                             cache_path=tmp_path_factory.mktemp("cache") / "completions.sqlite")
     session.start()
@@ -307,3 +312,83 @@ def test_rank_mode_shows_the_best_labels_with_log_probabilities(browser: WebDriv
     first = pane.find_element(By.CSS_SELECTOR, ".item")
     assert first.find_element(By.CSS_SELECTOR, "td.prediction").text == top[0].split()[0]
     assert pane.find_element(By.CSS_SELECTOR, ".aggregate").text.startswith("accuracy ")
+
+
+def _pending(driver: WebDriver, side: str = "a") -> int:
+    return len(_pane(driver, side).find_elements(By.CSS_SELECTOR, ".item.pending"))
+
+
+def _first_prompt(driver: WebDriver) -> str:
+    return _pane(driver, "a").find_element(By.CSS_SELECTOR, "pre.prompt").get_attribute("textContent") or ""
+
+
+def test_outputs_arrive_one_by_one_and_a_newer_edit_cancels_the_older(browser: WebDriver, page_url: str,
+                                                                      engine: GatedEngine) -> None:
+    """The stand-in model holds every output until the test releases it: the page shows all 8 prompts
+    at once, one output while 7 are pending, and a second edit stops the first one's 7 generations."""
+    _open(browser, page_url)
+    plain = (REPO / "prompts" / "mt" / "plain.j2").read_text(encoding="utf-8")
+    pane = _pane(browser, "a")
+    runs, generated, cancelled = _runs(browser), engine.generated, engine.cancelled
+    engine.hold()
+    try:
+        _set_source(browser, "a", "{#- edit one -#}\nFirst edit.\n" + plain)
+        _wait(browser, lambda d: _pending(d) == 8 and _first_prompt(d).startswith("First edit."), 30,
+              "the prompts were not shown before any output")
+        engine.release(1)
+        _wait(browser, lambda d: _pending(d) == 7, 30, "the first output did not arrive while the others were pending")
+        arrived = [r for r in pane.find_elements(By.CSS_SELECTOR, ".item") if "pending" not in r.get_attribute("class")]
+        assert len(arrived) == 1 and re.fullmatch(r"\d+\.\d\d", arrived[0].find_element(By.CSS_SELECTOR, "td.score").text)
+        aggregate = pane.find_element(By.CSS_SELECTOR, ".aggregate").text
+        assert re.match(r"chrf\+\+ \d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\]", aggregate) and "1 of 8 items answered" in aggregate
+        _set_source(browser, "a", "{#- edit two -#}\nSecond edit.\n" + plain)
+        _wait(browser, lambda d: engine.cancelled == cancelled + 7, 30, "the first edit's pending generations went on")
+        _wait(browser, lambda d: _pending(d) == 8 and _first_prompt(d).startswith("Second edit."), 30,
+              "the second edit's prompts were not shown")
+        assert engine.generated == generated + 1
+    finally:
+        engine.open()
+    _after_run(browser, runs)
+    assert _pending(browser) == 0 and engine.generated == generated + 9 and _runs(browser) == runs + 1
+    assert "(0 from the cache, 8 answers asked" in pane.find_element(By.CSS_SELECTOR, ".aggregate").text
+
+
+def test_save_keeps_versions_and_a_diff_shows_only_the_changed_items(browser: WebDriver, page_url: str,
+                                                                     prompts_dir: Path) -> None:
+    _open(browser, page_url)
+    pane = _pane(browser, "a")
+    plain = (REPO / "prompts" / "mt" / "plain.j2").read_text(encoding="utf-8")
+    ids = [r.get_attribute("data-id") for r in pane.find_elements(By.CSS_SELECTOR, ".item")]
+    sources = [m.get_attribute("textContent") for m in pane.find_elements(By.CSS_SELECTOR, ".item mark.query")]
+    cut = sorted(len(s) for s in sources)[len(sources) // 2]
+    longer = plain.replace("{{ src_name }}: {{ source }}\n{{ tgt_name }}:", "{% if source|length > " + str(cut)
+                           + " %}Long one.\n{% endif %}{{ src_name }}: {{ source }}\n{{ tgt_name }}:")
+    name = pane.find_element(By.CSS_SELECTOR, ".name")
+    name.clear()
+    name.send_keys("diffed")
+    for version, text in ((1, plain), (2, longer)):
+        runs = _runs(browser)
+        _set_source(browser, "a", text)
+        _after_run(browser, runs)
+        runs = _runs(browser)
+        pane.find_element(By.CSS_SELECTOR, ".save").click()
+        _after_run(browser, runs)
+        listed = str(version)
+        _wait(browser, lambda d, listed=listed: pane.get_attribute("data-versions") == listed, 30, f"version {listed} not listed")
+        assert f"(version {version})" in browser.find_element(By.ID, "saved").text
+    assert (prompts_dir / "mt" / ".versions" / "diffed" / "1.j2").read_text(encoding="utf-8") == plain
+    assert "diffed@2" not in Select(pane.find_element(By.NAME, "load")).options[0].text  # versions stay out of the list
+    pane.find_element(By.CSS_SELECTOR, ".diff").click()
+    box = _wait(browser, lambda d: d.find_element(By.ID, "diff") if d.find_element(By.ID, "diff").is_displayed()
+                else None, 60, "no diff shown")
+    expected = {i for i, s in zip(ids, sources, strict=True) if len(s) > cut}
+    rows = box.find_elements(By.CSS_SELECTOR, "tr.changed-item")
+    assert {r.get_attribute("data-id") for r in rows} == expected and 0 < len(expected) < 8
+    assert all(r.find_element(By.CSS_SELECTOR, "td.old").text != r.find_element(By.CSS_SELECTOR, "td.new").text
+               for r in rows)
+    assert f"{len(expected)} of 8 predictions changed" in box.find_element(By.TAG_NAME, "h2").text
+    assert any(e.text.startswith("+{% if source|length") for e in box.find_elements(By.CSS_SELECTOR, "pre.text-diff .add"))
+    paired = {row.find_elements(By.TAG_NAME, "td")[0].text: [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+              for row in box.find_elements(By.CSS_SELECTOR, "table.paired tr") if row.find_elements(By.TAG_NAME, "td")}
+    assert set(paired) == {"chrf++", "bleu"} and all(row[6] == "8" for row in paired.values())
+    assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", paired["chrf++"][4])

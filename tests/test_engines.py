@@ -199,6 +199,43 @@ def test_ngram_speculation_changes_no_output(tmp_path: Path) -> None:
     assert outputs["ngram"] == outputs["plain"]
 
 
+CANCEL_SCRIPT = """
+import json, threading
+from icl.engines import Cancelled, GenParams
+from icl.engines.vllm_engine import VllmEngine
+from icl.prompts.prompt import Prompt
+engine = VllmEngine("gemma-3-270m")
+prompts = [Prompt(text=f"English: {s}\\nFrench:") for s in ("Hello.", "The cat sleeps on the warm red mat by the door.",
+           "We will meet tomorrow at noon near the old station.", "Rivers carry water from the hills down to the sea.")]
+params = GenParams(max_tokens=48)
+cancel, arrived = threading.Event(), {}
+def first(i, out):
+    arrived[i] = out.text
+    cancel.set()
+try:
+    engine.generate(prompts, params, on_result=first, cancel=cancel)
+    print(json.dumps({"cancelled": False}))
+except Cancelled:
+    left = engine.llm.llm_engine.has_unfinished_requests()
+    full = [c.text for c in engine.generate(prompts, params)]
+    print(json.dumps({"cancelled": True, "left": left, "arrived": arrived, "full": full}))
+"""
+
+
+@pytest.mark.vllm
+def test_a_cancelled_generation_leaves_vllm_idle(model_dir: Path) -> None:
+    """`icl author` cancels an older edit's generations: vLLM's step loop aborts the requests still
+    running (nothing is left for the next call to step through), and what arrived is the output the
+    uncancelled call gives."""
+    proc = subprocess.run([sys.executable, "-c", CANCEL_SCRIPT], env=engine_env(), capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["cancelled"] and not got["left"] and len(got["arrived"]) == 1
+    ((index, text),) = got["arrived"].items()
+    assert got["full"][int(index)] == text
+
+
 @pytest.mark.vllm
 def test_the_offline_engine_starts_without_the_tokenizer_pool() -> None:
     """The start-up cut documented in icl.engines.vllm_engine needs this hook of the pinned vLLM; if an

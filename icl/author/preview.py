@@ -11,6 +11,7 @@ re-runs from this cache without a model. Scores come from the task object only.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -70,6 +71,48 @@ class ItemView:
     """Ranking modes: the best labels and their summed log-probabilities, best first."""
     cached: bool = False
     """Its answer came from the completion cache (no engine call)."""
+    pending: bool = False
+    """Its answer is still being generated (a streamed view's first update): no output or score yet."""
+
+
+@dataclass(frozen=True)
+class Update:
+    """What a streamed view tells the page as it goes: at first every item (its exact prompt, and the
+    answers the cache had), then the items whose answers just arrived. The metrics over the items
+    answered so far are left to `so_far`, so the engine's thread, which makes updates between its
+    steps, never waits on a bootstrap."""
+
+    task: str
+    """The setting's task (its metrics score the answered items)."""
+    items: tuple[tuple[int, ItemView], ...]
+    """(position on the page, view), in page order: what changed since the last update."""
+    shown: tuple[ItemView, ...]
+    """Every item as it stands (pending ones without output)."""
+
+    @property
+    def answered(self) -> int:
+        return sum(not v.pending for v in self.shown)
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """The metrics and their bootstrap intervals over the items answered so far."""
+
+    answered: int
+    total: int
+    metrics: tuple[tuple[str, float | None], ...]
+    intervals: tuple[Interval, ...]
+
+
+def so_far(update: Update) -> SoFar:
+    """What the aggregate shows mid-stream: every metric over the answered items, as `view` computes it
+    over all of them (the same resamples and seed), so the last update's figures are the view's."""
+    task = get_task(update.task)
+    done = [v for v in update.shown if not v.pending]
+    preds, refs = [v.prediction for v in done], [v.reference for v in done]
+    scored = task.score(preds, refs) if done else {}
+    intervals = tuple(task.interval(preds, refs, RESAMPLES, BOOTSTRAP_SEED)) if done else ()
+    return SoFar(len(done), len(update.shown), tuple((n, s.value) for n, s in scored.items()), intervals)
 
 
 @dataclass(frozen=True)
@@ -157,10 +200,15 @@ def build(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> RunIt
         return build_items(spec, registry, labeler=labeler, template=template)
 
 
-def answer(spec: RunSpec, run_items: RunItems, asker: Asker) -> tuple[list[Any], list[bool], int]:
+def answer(spec: RunSpec, run_items: RunItems, asker: Asker,
+           on_ready: Callable[[dict[int, Any]], None] | None = None,
+           cancel: threading.Event | None = None) -> tuple[list[Any], list[bool], int]:
     """Each item's answer (a generation dict, or the list of its label scores), whether it was all in
     the cache, and how many answers the engine was asked for. Only what the cache lacks goes to the
-    engine, each answer stored as it arrives, under the keys `icl run` uses."""
+    engine, each answer stored as it arrives, under the keys `icl run` uses.
+
+    `on_ready({position: answer})` hears first of the items the cache answered (called even when it
+    answered none), then of each item as its last answer arrives; `cancel` stops the engine's work."""
     identity = engine_identity(spec.model)
     requests = [item_requests(spec, item, identity) for item in run_items.items]
     gen: dict[str, tuple[Prompt, GenParams]] = {}
@@ -172,29 +220,59 @@ def answer(spec: RunSpec, run_items: RunItems, asker: Asker) -> tuple[list[Any],
             scores[r.key] = (r.prompt, r.continuation)
     results = asker.cache.get_many([*gen, *scores])
     was_cached = [all(r.key in results for r in per_item) for per_item in requests]
+
+    def got(i: int) -> Any:
+        return [results[r.key] for r in requests[i]] if spec.ranks else results[requests[i][0].key]
+
+    waiting = {i for i, hit in enumerate(was_cached) if not hit}
+
+    def arrived(keys: list[str]) -> None:
+        done = [i for i in sorted(waiting) if all(r.key in results for r in requests[i])]
+        waiting.difference_update(done)
+        if done and on_ready is not None:
+            on_ready({i: got(i) for i in done})
+
+    if on_ready is not None:
+        on_ready({i: got(i) for i, hit in enumerate(was_cached) if hit})
     report = SweepReport(sweep_dir=_NOWHERE)
+    hook = arrived if on_ready is not None else None
     with _quiet_progress() as progress:
-        generate_missing(asker.engine, gen, results, asker.cache, progress, 0, spec.model.name, report)
-        score_missing(asker.engine, scores, results, asker.cache, progress, spec.model.name, report)
-    answers = [[results[r.key] for r in per_item] if spec.ranks else results[per_item[0].key]
-               for per_item in requests]
-    return answers, was_cached, report.generated + report.scored
+        generate_missing(asker.engine, gen, results, asker.cache, progress, 0, spec.model.name, report,
+                         on_answer=hook, cancel=cancel)
+        score_missing(asker.engine, scores, results, asker.cache, progress, spec.model.name, report,
+                      on_answer=hook, cancel=cancel)
+    return [got(i) for i in range(len(requests))], was_cached, report.generated + report.scored
 
 
 _NOWHERE = Path("/nonexistent-author-view")
 """SweepReport wants a results folder; a page view writes none."""
 
 
-def view(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> Preview:
-    """Build, answer and score one setting's items."""
+def view(spec: RunSpec, source: str, registry: Registry, asker: Asker,
+         on_update: Callable[[Update], None] | None = None, cancel: threading.Event | None = None) -> Preview:
+    """Build, answer and score one setting's items. With `on_update`, the page hears of every item's
+    prompt (and the cached answers) as soon as the prompts are built, then of each answer as the engine
+    finishes it (in the engine's thread: `on_update` should hand the update on, not work on it); `cancel` (a newer edit) stops the engine and raises Cancelled."""
     began = perf_counter()
     task = get_task(spec.task)
     run_items = build(spec, source, registry, asker)
     built = perf_counter()
-    answers, was_cached, asked = answer(spec, run_items, asker)
-    answered = perf_counter()
     labels = run_items.labels
     names = labels.labels if labels is not None else ()
+    shown = [_pending_view(item) for item in run_items.items]
+    cached_now: list[bool] = []
+
+    def ready(got: dict[int, Any]) -> None:
+        first = not cached_now
+        cached_now.append(True)
+        for i, answer_ in got.items():
+            shown[i] = replace(_item_view(spec, run_items.items[i], answer_, task, labels, names), cached=first)
+        if on_update is not None:
+            changed = range(len(shown)) if first else sorted(got)
+            on_update(Update(spec.task, tuple((i, shown[i]) for i in changed), tuple(shown)))
+
+    answers, was_cached, asked = answer(spec, run_items, asker, ready if on_update is not None else None, cancel)
+    answered = perf_counter()
     views = [replace(_item_view(spec, item, got, task, labels, names), cached=hit)
              for item, got, hit in zip(run_items.items, answers, was_cached, strict=True)]
     preds = [v.prediction for v in views]
@@ -205,6 +283,14 @@ def view(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> Previe
                    main_metric=task.main_metric, intervals=intervals, cached=sum(was_cached), asked=asked,
                    seconds=perf_counter() - began,
                    phases=(("prompts", built - began), ("model", answered - built), ("scores", perf_counter() - answered)))
+
+
+def _pending_view(item: PromptItem) -> ItemView:
+    """An item whose answer is not there yet: its exact prompt, no output."""
+    return ItemView(id=item.example.id, source=item.example.source, reference=item.example.target,
+                    demo_ids=tuple(d.id for d in item.demos),
+                    segments=segments(_display_text(item.prompt), item.demos, item.example.source),
+                    stop=item.stop, output="", error=None, prediction=None, score=None, pending=True)
 
 
 def _item_view(spec: RunSpec, item: PromptItem, got: Any, task: Task, labels: LabelSet | None,

@@ -10,24 +10,26 @@ start. Nothing here catches anything but IclError, and that only to show it on t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from icl.author.preview import Asker, Preview, compare, view
+from icl.author.preview import Asker, ItemView, Preview, Update, compare, view
 from icl.author.settings import Setting, run_spec, sweep_yaml
 from icl.config import cache_dir
 from icl.data import Registry, builtin_registry
 from icl.data.files import read_text
-from icl.engines import Engine, EngineSpec, GenParams, make_engine
+from icl.engines import Cancelled, Engine, EngineSpec, GenParams, make_engine
 from icl.engines.vllm_engine import NGRAM_SPECULATION
 from icl.errors import IclError, TemplateError
 from icl.metrics import PairedResult
 from icl.prompts.lint import lint_source
 from icl.prompts.prompt import Prompt
 from icl.prompts.render import template_from_source
+from icl.prompts.versions import Version, save_version, split_version, version_text, versions
 from icl.run.cache import CompletionCache
 from icl.sweep.spec import ModelSpec, RunSpec
 
@@ -52,6 +54,25 @@ class Saved:
     sweep_yaml: str
     note: str = ""
     """What the YAML leaves out, and why (the other column's unsaved template)."""
+    version: int = 0
+    """The version this text is (`<name>@<version>` in a sweep; icl.prompts.versions)."""
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """Two saved versions of one template on the same items: their texts, both views, the items whose
+    prediction changed, and the paired difference of `new` from `old` as `icl compare` computes it."""
+
+    task: str
+    name: str
+    old: int
+    new: int
+    texts: tuple[str, str]
+    old_view: Preview
+    new_view: Preview
+    changed: tuple[tuple[ItemView, ItemView], ...]
+    """(old, new) views of each item whose prediction differs, in page order."""
+    paired: tuple[PairedResult, ...]
 
 
 def page_engine_args(model: ModelSpec) -> dict[str, Any]:
@@ -113,6 +134,24 @@ class AuthorSession:
     def _view(self, side: Side) -> Preview:
         return view(self.spec(side.setting), side.source, self.registry, self._asker())
 
+    def _stream(self, side: Side, on_update: Callable[[Update], None], cancel: threading.Event) -> Preview:
+        if cancel.is_set():  # a newer edit came while this one waited its turn
+            raise Cancelled("a newer edit came first")
+        return view(self.spec(side.setting), side.source, self.registry, self._asker(), on_update, cancel)
+
+    def _diff(self, setting: Setting, old: int, new: int) -> VersionDiff:
+        name = split_version(setting.template)[0]
+        views = []
+        for number in (old, new):
+            text = version_text(setting.task, name, number)
+            views.append(self._view(Side(replace(setting, template=f"{name}@{number}"), text)))
+        paired = compare(views[0], views[1])
+        rows_new = {v.id: v for v in views[1].items}
+        changed = tuple((v, rows_new[v.id]) for v in views[0].items
+                        if v.id in rows_new and v.prediction != rows_new[v.id].prediction)
+        texts = (version_text(setting.task, name, old), version_text(setting.task, name, new))
+        return VersionDiff(setting.task, name, old, new, texts, views[0], views[1], changed, tuple(paired))
+
     def _close(self) -> None:
         if self._engine is not None and self._factory is None:  # a supplied engine belongs to its owner
             self._engine.close()
@@ -136,6 +175,16 @@ class AuthorSession:
     def preview(self, side: Side) -> Future[Preview]:
         return self.submit(self._view, side)
 
+    def stream(self, side: Side, on_update: Callable[[Update], None], cancel: threading.Event) -> Future[Preview]:
+        """`preview`, telling `on_update` (in the worker thread) of every prompt at once and of each
+        answer as it arrives; once `cancel` is set, the engine drops what it still had of this view and
+        the future raises Cancelled (the page's newer edit goes next)."""
+        return self.submit(self._stream, side, on_update, cancel)
+
+    def diff(self, setting: Setting, old: int, new: int) -> Future[VersionDiff]:
+        """Two saved versions of `setting.template` on the setting's items (answers through the cache)."""
+        return self.submit(self._diff, setting, old, new)
+
     def paired(self, a: Preview, b: Preview) -> Future[list[PairedResult]]:
         """B over A on their shared items, as `icl compare` pairs two runs (in the worker: a bootstrap
         takes a moment and the page's server should not wait on it)."""
@@ -156,9 +205,13 @@ class AuthorSession:
     def lint(self, task: str, name: str, source: str) -> list[str]:
         return lint_source(f"{task}/{name}", source)
 
+    def versions(self, task: str, name: str) -> list[Version]:
+        return versions(task, split_version(name)[0])
+
     def save(self, columns: Sequence[Side], index: int = 0) -> Saved:
-        """Write column `index`'s text to prompts/<task>/<name>.j2 and return the sweep that re-runs the
-        page (the columns in page order, so B is compared against A as on the page).
+        """Write column `index`'s text to prompts/<task>/<name>.j2, keeping what it replaces as a version
+        (icl.prompts.versions), and return the sweep that re-runs the page (the columns in page order,
+        so B is compared against A as on the page).
 
         Refused: a template with lint problems (it would fail `icl prompts lint`), and a name that is
         another existing file than the one the text was loaded from (no silent overwrite). Other
@@ -166,6 +219,9 @@ class AuthorSession:
         side = columns[index]
         setting = side.setting
         name = f"{setting.task}/{setting.template}"
+        if split_version(setting.template)[1] is not None:
+            raise TemplateError(f"template {name!r}: not saved: a version is kept as it was (save under the "
+                                "template's own name to make a new version)")
         path = template_from_source(name, side.source).path  # checks the name and that the text parses
         problems = lint_source(name, side.source)
         if problems:
@@ -173,8 +229,8 @@ class AuthorSession:
         if path.is_file() and setting.template != side.original and read_text(path) != side.source:
             raise TemplateError(f"{path}: not saved: another template has this name (load it to edit it, "
                                 "or choose a new name)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(side.source if side.source.endswith("\n") else side.source + "\n", encoding="utf-8")
+        text = side.source if side.source.endswith("\n") else side.source + "\n"
+        version = save_version(setting.task, setting.template, text)
         sides, left_out = [], []
         for other in columns:
             other_path = template_from_source(f"{other.setting.task}/{other.setting.template}", other.source).path
@@ -187,4 +243,4 @@ class AuthorSession:
         text = sweep_yaml(f"author-{setting.task}-{setting.template}", self.model, specs, [s.setting for s in sides])
         note = (f"the other column ({', '.join(left_out)}) is not in this sweep: its template is not saved as shown"
                 if left_out else "")
-        return Saved(path, text, note)
+        return Saved(path, text, note, version.version)

@@ -7,6 +7,7 @@ so importing icl never imports vLLM or torch.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -33,13 +34,22 @@ class Completion:
     error: str | None = None
 
 
+class Cancelled(Exception):
+    """A generation stopped because its caller no longer wants it (`icl author`: a newer edit)."""
+
+
 class Engine(Protocol):
     """What every engine offers."""
 
     def generate(self, prompts: Sequence[Prompt], params: GenParams,
-                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+                 on_result: Callable[[int, Completion], None] | None = None,
+                 cancel: threading.Event | None = None) -> list[Completion]:
         """Greedy (or sampled) continuations, one per prompt, in order; `on_result(i, completion)` is
-        called as each one finishes, so callers can store it durably before the batch ends."""
+        called as each one finishes, so callers can store it durably before the batch ends.
+
+        Once `cancel` is set (it is only ever passed by the authoring page) the engine drops the work it
+        still has for this call and raises Cancelled; so does an `on_result` that raises it. Callers
+        that never cancel need not pass it, so an engine without the keyword still serves a sweep."""
         ...
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:

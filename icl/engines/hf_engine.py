@@ -8,14 +8,27 @@ prompt passes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from icl.engines import Completion, GenParams, split_continuations, truncate_at_stop
+from icl.engines import Cancelled, Completion, GenParams, split_continuations, truncate_at_stop
 from icl.engines.logs import EngineLog, no_progress_bars, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
+
+
+def _stop_when(cancel: threading.Event) -> Any:
+    """A transformers stopping criterion that ends every sequence of a batch once `cancel` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Cancelling(StoppingCriteria):
+        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Cancelling()])
 
 
 class HfEngine:
@@ -56,10 +69,15 @@ class HfEngine:
         return prompt.text or "", True
 
     def generate(self, prompts: Sequence[Prompt], params: GenParams,
-                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+                 on_result: Callable[[int, Completion], None] | None = None,
+                 cancel: threading.Event | None = None) -> list[Completion]:
+        """Batches of `batch_size` prompts; a batch's outputs arrive together, when its longest is done.
+        A set `cancel` stops the batch at its next decoding step (a stopping criterion) and raises."""
         torch = self.torch
         out: list[Completion] = []
         for start in range(0, len(prompts), self.batch_size):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{len(prompts) - start} generations cancelled")
             batch = [self._text(p) for p in prompts[start : start + self.batch_size]]
             special = batch[0][1]
             enc = self.tokenizer([t for t, _ in batch], return_tensors="pt", padding=True, add_special_tokens=special)
@@ -71,8 +89,12 @@ class HfEngine:
             if params.stop:
                 kwargs["stop_strings"] = list(params.stop)
                 kwargs["tokenizer"] = self.tokenizer
+            if cancel is not None:
+                kwargs["stopping_criteria"] = _stop_when(cancel)
             with torch.inference_mode():
                 gen = self.model.generate(**enc, **kwargs)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{len(prompts) - start} generations cancelled")
             new = gen[:, enc["input_ids"].shape[1] :]
             for row in new:
                 text = self.tokenizer.decode(row, skip_special_tokens=True)

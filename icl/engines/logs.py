@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from icl.engines import Cancelled
 from icl.errors import EngineError, IclError
 
 KEEP_LOGS = 20
@@ -147,6 +148,8 @@ class EngineLog:
         if self.handler is None:
             try:
                 yield
+            except Cancelled:  # not a failure: the caller asked for it
+                raise
             except Exception as exc:  # re-raised as EngineError, cause kept
                 raise self._error(what, exc, "engine output above") from exc
             return
@@ -155,6 +158,8 @@ class EngineLog:
             warnings.simplefilter("default")
             try:
                 yield
+            except Cancelled:
+                raise
             except Exception as exc:  # noqa: BLE001 - re-raised as EngineError below, once warnings are logged
                 failure = exc
         for warning in caught:

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from icl.engines import Completion, GenParams, LabelTrie
+from icl.engines import Cancelled, Completion, GenParams, LabelTrie
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
 
@@ -115,11 +115,17 @@ class OpenAIEngine:
             return Completion(text="", error=str(exc))  # recorded in predictions, never cached
 
     def generate(self, prompts: Sequence[Prompt], params: GenParams,
-                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+                 on_result: Callable[[int, Completion], None] | None = None,
+                 cancel: threading.Event | None = None) -> list[Completion]:
+        """Up to `concurrency` requests at once; a set `cancel` drops those not yet sent (checked as
+        each answer arrives) and raises Cancelled once the ones in flight are back."""
         results: list[Completion | None] = [None] * len(prompts)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             futures = {pool.submit(self._one, p, params): i for i, p in enumerate(prompts)}
             for future in as_completed(futures):  # delivered on this thread, as each one finishes
+                if cancel is not None and cancel.is_set():
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise Cancelled(f"{sum(r is None for r in results)} generations cancelled")
                 i = futures[future]
                 results[i] = future.result()
                 if on_result is not None:

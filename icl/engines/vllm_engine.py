@@ -20,13 +20,14 @@ switches unless `verbose` (icl.engines.logs); a failure ends in one EngineError 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from icl.engines import Completion, GenParams, LabelTrie, split_continuations
+from icl.engines import Cancelled, Completion, GenParams, LabelTrie, split_continuations
 from icl.engines.logs import EngineLog, no_progress_bars, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
@@ -145,12 +146,14 @@ class VllmEngine:
         return list(self.tokenizer(prompt.text or "")["input_ids"])
 
     def generate(self, prompts: Sequence[Prompt], params: GenParams,
-                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+                 on_result: Callable[[int, Completion], None] | None = None,
+                 cancel: threading.Event | None = None) -> list[Completion]:
         with self.log.capture("generate"):
-            return self._generate(prompts, params, on_result)
+            return self._generate(prompts, params, on_result, cancel)
 
     def _generate(self, prompts: Sequence[Prompt], params: GenParams,
-                  on_result: Callable[[int, Completion], None] | None) -> list[Completion]:
+                  on_result: Callable[[int, Completion], None] | None,
+                  cancel: threading.Event | None = None) -> list[Completion]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
@@ -158,7 +161,7 @@ class VllmEngine:
                             stop=list(params.stop) or None, seed=params.seed)
         inputs = [TokensPrompt(prompt_token_ids=self._token_ids(p)) for p in prompts]
         add = getattr(self.llm, "_add_completion_requests", None)
-        if on_result is None or add is None:  # no streaming needed, or a vLLM without this private API
+        if (on_result is None and cancel is None) or add is None:  # nothing to stream, or no private API
             outs = self.llm.generate(inputs, sp, use_tqdm=False)
             results = [Completion(text=o.outputs[0].text) for o in outs]
             if on_result is not None:
@@ -166,23 +169,39 @@ class VllmEngine:
                     on_result(i, c)
             return results
         # Drive the engine ourselves so each completion is handed over the moment it finishes: a sweep
-        # killed mid-batch keeps every completion that had finished.
+        # killed mid-batch keeps every completion that had finished, and the page shows each at once.
         request_ids = add(prompts=inputs, params=sp, use_tqdm=False)
-        # vLLM hands back its internal id ("<external>-<random>") while outputs may carry either form.
-        index = {rid: i for i, rid in enumerate(request_ids)}
-        index.update({rid.rsplit("-", 1)[0]: i for i, rid in enumerate(request_ids)})
-        streamed: list[Completion | None] = [None] * len(inputs)
-        engine = self.llm.llm_engine
-        while engine.has_unfinished_requests():
-            for out in engine.step():
-                if out.finished and out.request_id in index:
-                    i = index[out.request_id]
-                    streamed[i] = Completion(text=out.outputs[0].text)
-                    on_result(i, streamed[i])
+        streamed = self._step_loop(request_ids, on_result, cancel)
         missing = [i for i, c in enumerate(streamed) if c is None]
         if missing:
             raise EngineError(f"engine vllm: {len(missing)} requests ended without output")
         return [c for c in streamed if c is not None]
+
+    def _step_loop(self, request_ids: list[str], on_result: Callable[[int, Completion], None] | None,
+                   cancel: threading.Event | None) -> list[Completion | None]:
+        """Step the engine until these requests finish, handing each over as it does. A set `cancel`
+        (checked between steps, ~0.1 s apart here) or an `on_result` that raises aborts the requests
+        still running, so the engine is idle again for the next call instead of finishing them."""
+        # vLLM hands back its internal id ("<external>-<random>") while outputs may carry either form.
+        index = {rid: i for i, rid in enumerate(request_ids)}
+        index.update({rid.rsplit("-", 1)[0]: i for i, rid in enumerate(request_ids)})
+        streamed: list[Completion | None] = [None] * len(request_ids)
+        engine = self.llm.llm_engine
+        try:
+            while engine.has_unfinished_requests():
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(f"{sum(c is None for c in streamed)} generations cancelled")
+                for out in engine.step():
+                    if out.finished and out.request_id in index:
+                        i = index[out.request_id]
+                        streamed[i] = Completion(text=out.outputs[0].text)
+                        if on_result is not None:
+                            on_result(i, streamed[i])
+        except BaseException:
+            engine.abort_request([rid for rid, c in zip(request_ids, streamed, strict=True) if c is None],
+                                 internal=True)
+            raise
+        return streamed
 
     def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
         with self.log.capture("score"):

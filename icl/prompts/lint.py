@@ -18,6 +18,7 @@ from icl.config import prompts_dir
 from icl.data import Example, LabelSet
 from icl.data.files import read_text
 from icl.prompts.render import _split, environment, template_names
+from icl.prompts.versions import template_file
 from icl.tasks import TASKS, Task
 
 
@@ -39,7 +40,7 @@ def lint_source(name: str, source: str, root: Path | None = None) -> list[str]:
     provides, and its `answer` macro takes what the task passes. Problems name `path:line`."""
     base = root or prompts_dir()
     task, stem = _split(name)
-    path = base / task / f"{stem}.j2"
+    path = base / template_file(task, stem)
     env = environment(base)
     try:
         ast = env.parse(source)

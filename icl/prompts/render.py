@@ -27,6 +27,7 @@ from icl.data.files import TEXT_ENCODING, read_text
 from icl.errors import TemplateError
 from icl.prompts.budget import BudgetedEnvironment, BudgetedRange, OverBudget, run_within_budget, template_budget
 from icl.prompts.prompt import Prompt
+from icl.prompts.versions import split_version, template_file, version_text
 from icl.tasks import TASKS
 
 _ROLE_OPEN, _ROLE_SEP, _ROLE_CLOSE = "\x1e", "\x1f", "\x1d"
@@ -102,15 +103,20 @@ def template_variables(tpl: RenderedTemplate) -> set[str]:
 
 
 def load_template(name: str, root: Path | None = None) -> RenderedTemplate:
-    """Parse `prompts/<task>/<name>.j2`; a syntax error names file:line."""
+    """Parse `prompts/<task>/<name>.j2` (or a saved version, `<name>@<n>`: icl.prompts.versions); a
+    syntax error names file:line."""
     base = root or prompts_dir()
     task, stem = _split(name)
-    path = base / task / f"{stem}.j2"
+    relative = template_file(task, stem)
+    path = base / relative
     if not path.is_file():
+        plain, number = split_version(stem)
+        if number is not None:
+            version_text(task, plain, number, base)  # says which versions there are
         known = ", ".join(n for n in template_names(base) if n.startswith(task + "/"))
         raise TemplateError(f"{path}: template not found (known {task} templates: {known or 'none'})")
     try:
-        template = environment(base).get_template(f"{task}/{stem}.j2")
+        template = environment(base).get_template(relative)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from None
     return RenderedTemplate(name=name, path=path, template=template)
@@ -124,12 +130,13 @@ def template_from_source(name: str, source: str, root: Path | None = None) -> Re
     would be saved to, so that every error names that file and the line in `source`."""
     base = root or prompts_dir()
     task, stem = _split(name)
-    if not _STEM.fullmatch(stem):
+    if not _STEM.fullmatch(split_version(stem)[0]):
         raise TemplateError(f"template {name!r}: a name is letters, digits, '_' and '-' (it becomes a file name)")
-    path = base / task / f"{stem}.j2"
+    relative = template_file(task, stem)
+    path = base / relative
     env = environment(base)
     try:
-        code = env.compile(source, name=f"{task}/{stem}.j2", filename=str(path))
+        code = env.compile(source, name=relative, filename=str(path))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from None
     template = env.template_class.from_code(env, code, env.make_globals(None))

@@ -7,6 +7,7 @@ cache, which `icl plan` turns into time estimates.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from icl.engines import Completion, Engine, EngineSpec, GenParams, make_engine
+from icl.engines import Cancelled, Completion, Engine, EngineSpec, GenParams, make_engine
 from icl.errors import EngineError
 from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
@@ -92,7 +93,11 @@ def advance(progress: Progress, task_id: Any, n: int = 1) -> None:
 
 def generate_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, GenParams]], results: dict[str, Any],
                       cache: CompletionCache, progress: Progress, chunk_size: int, name: str,
-                      report: SweepReport) -> None:
+                      report: SweepReport, on_answer: Callable[[list[str]], None] | None = None,
+                      cancel: threading.Event | None = None) -> None:
+    """Generate what `results` lacks, storing each answer as it arrives and then telling `on_answer`
+    its key. `cancel` (the authoring page's newer edit) is handed to the engine, which stops and raises
+    Cancelled; answers that arrived before are kept in the cache."""
     missing = [k for k in requests if k not in results]
     if not missing:
         return
@@ -115,10 +120,17 @@ def generate_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, GenPa
                 results[chunk[i]] = value
                 report.generated += 1
                 advance(progress, task_id)
+                if on_answer is not None:
+                    on_answer([chunk[i]])
 
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{len(missing)} generations cancelled before they started")
             started = _started(engine, cache, identity, report)
             began = perf_counter()
-            started.generate([requests[k][0] for k in chunk], params, on_result=store)
+            if cancel is None:  # engines outside icl may not take the keyword; sweeps never cancel
+                started.generate([requests[k][0] for k in chunk], params, on_result=store)
+            else:
+                started.generate([requests[k][0] for k in chunk], params, on_result=store, cancel=cancel)
             cache.record_throughput(identity, "generate", len(chunk), None, perf_counter() - began)
             report.phases.add("generation", perf_counter() - began)
 
@@ -142,7 +154,10 @@ def _started(engine: LazyEngine, cache: CompletionCache, identity: str, report: 
 
 def score_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, str]], results: dict[str, Any],
                    cache: CompletionCache, progress: Progress, name: str, report: SweepReport,
-                   prompts_per_call: int = 16) -> None:
+                   prompts_per_call: int = 16, on_answer: Callable[[list[str]], None] | None = None,
+                   cancel: threading.Event | None = None) -> None:
+    """Score what `results` lacks, `prompts_per_call` prompts an engine call, each call's answers stored
+    and then told to `on_answer`; a set `cancel` stops before the next call (Cancelled)."""
     missing = [k for k in requests if k not in results]
     if not missing:
         return
@@ -155,6 +170,8 @@ def score_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, str]], r
     task_id = progress.add_task(f"score {name}", total=len(groups))
     for start in range(0, len(groups), prompts_per_call):
         chunk = groups[start : start + prompts_per_call]
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{len(groups) - start} prompts' scoring cancelled")
         started = _started(engine, cache, identity, report)
         began = perf_counter()
         scores = started.score([p for p, _ in chunk], [[requests[k][1] for k in keys] for _, keys in chunk])
@@ -165,6 +182,8 @@ def score_missing(engine: LazyEngine, requests: dict[str, tuple[Prompt, str]], r
         results.update(new)
         report.scored += len(new)
         advance(progress, task_id, len(chunk))
+        if on_answer is not None:
+            on_answer(list(new))
 
 
 class NeedsModel(Exception):
