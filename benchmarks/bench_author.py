@@ -94,7 +94,7 @@ class RawVllm:
     def __init__(self, model: str, engine_args: dict[str, Any]) -> None:
         from icl.author.session import page_engine_args
         from icl.engines.vllm_engine import VllmEngine
-        from icl.sweep.spec import ModelSpec
+        from icl.spec import ModelSpec
 
         args = page_engine_args(ModelSpec(model, "vllm", json.dumps(engine_args, sort_keys=True)))
         self.engine = VllmEngine(model, **args)  # icl's defaults (float32 on CPU ...); only `.llm` is timed
@@ -103,7 +103,7 @@ class RawVllm:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        from icl.prompts.prompt import Prompt
+        from icl.values.prompt import Prompt
 
         inputs = [TokensPrompt(prompt_token_ids=self.engine._token_ids(
             Prompt(text="".join(s["text"] for s in it["segments"])))) for it in view["items"]]

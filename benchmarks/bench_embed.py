@@ -21,9 +21,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from icl.data import Example, load_massive, load_ntrex
+from icl.data import load_massive, load_ntrex
 from icl.shots.embed import get_embedder
 from icl.shots.similar import SimilarIndex
+from icl.values import Example
 
 
 def sample(items: Sequence[Example], limit: int) -> list[Example]:

@@ -40,9 +40,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from icl.engines.models import default_model_dir
 from icl.engines.tree_score import _subtree, common_prefix
 from icl.run.items import PromptItem, build_items
-from icl.engines.models import default_model_dir
 from icl.sweep.load import load_sweep
 
 REPO = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from icl.errors import IclError
 from icl.languages import get_language
 from icl.run.items import build_items
 from icl.shots.embed import DEFAULT_EMBEDDER, get_embedder
-from icl.sweep.spec import ModelSpec, Pool, RunSpec
+from icl.spec import ModelSpec, Pool, RunSpec
 
 
 class Stub:

@@ -30,13 +30,14 @@ from icl.augment.lexical.synthetic import (
     synthetic_path,
 )
 from icl.augment.lexical.tokens import normalize
-from icl.data import Example, RunData, builtin_registry, load_flores, load_massive, load_ntrex, load_run, load_text
+from icl.data import RunData, builtin_registry, load_flores, load_massive, load_ntrex, load_run, load_text
 from icl.errors import ConfigError, DataError
 from icl.prompts.lint import lint
 from icl.prompts.render import load_template, render
+from icl.spec import ModelSpec, Pool, RunSpec
 from icl.sweep.grid import AUGMENTS
-from icl.sweep.spec import ModelSpec, Pool, RunSpec
 from icl.tasks import TASKS
+from icl.values import Example
 
 
 @pytest.fixture(autouse=True)

@@ -21,16 +21,17 @@ from icl.author.preview import Asker, segments, so_far, view
 from icl.author.server import make_app, problem
 from icl.author.session import AuthorSession, Side, page_engine_args
 from icl.author.settings import Setting, run_spec, setting_from_json, sweep_yaml
-from icl.data import Example, builtin_registry
+from icl.data import builtin_registry
 from icl.engines import Cancelled, Completion, GenParams
 from icl.engines.vllm_engine import NGRAM_SPECULATION
 from icl.errors import ConfigError, TemplateError
-from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
 from icl.run.requests import engine_identity
 from icl.run.runner import run_sweep
+from icl.spec import ModelSpec
 from icl.sweep.load import load_sweep
-from icl.sweep.spec import ModelSpec
+from icl.values import Example
+from icl.values.prompt import Prompt
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = ModelSpec("gemma-3-270m", "vllm")

@@ -34,8 +34,8 @@ from test_author import GatedEngine
 
 from icl.author.server import make_app
 from icl.author.session import AuthorSession
+from icl.spec import ModelSpec
 from icl.sweep.load import load_sweep
-from icl.sweep.spec import ModelSpec
 
 REPO = Path(__file__).resolve().parent.parent
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",

@@ -229,11 +229,11 @@ def test_example_declarations_in_the_repository_parse() -> None:
 
 
 def test_readme_dataset_example_runs_as_written(tmp_path: Path) -> None:
-    """The README's copyable example: its YAML blocks, written to files as the README says, load."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    """docs/data.md's copyable example: its YAML blocks, written to files as the page says, load."""
+    readme = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Your own data"):]
     blocks = re.findall(r"```yaml\n# (\S+)\n(.*?)```", section, re.DOTALL)
-    assert blocks, "README's data section has no ```yaml blocks starting with a file name comment"
+    assert blocks, "docs/data.md's data section has no ```yaml blocks starting with a file name comment"
     for name, body in blocks:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(body, encoding="utf-8")
@@ -272,9 +272,8 @@ def test_user_sets_run_end_to_end_on_vllm(user_data: Path, model_dir: Path) -> N
 
 
 def test_readme_long_tail_sweep_builds_every_prompt(tmp_path: Path) -> None:
-    """The Languages section's sweep (six languages spelled as a new user would, NTREX lacking some)."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Languages"):readme.index("## Your own data")]
+    """docs/languages.md's sweep (six languages spelled as a new user would, NTREX lacking some)."""
+    section = (REPO / "docs" / "languages.md").read_text(encoding="utf-8")
     (body,) = re.findall(r"```yaml\n# mine\.yaml.*?\n(.*?)```", section, re.DOTALL)
     (tmp_path / "mine.yaml").write_text(body, encoding="utf-8")
     sweep = load_sweep(tmp_path / "mine.yaml")

@@ -203,7 +203,7 @@ CANCEL_SCRIPT = """
 import json, threading
 from icl.engines import Cancelled, GenParams
 from icl.engines.vllm_engine import VllmEngine
-from icl.prompts.prompt import Prompt
+from icl.values.prompt import Prompt
 engine = VllmEngine("gemma-3-270m")
 prompts = [Prompt(text=f"English: {s}\\nFrench:") for s in ("Hello.", "The cat sleeps on the warm red mat by the door.",
            "We will meet tomorrow at noon near the old station.", "Rivers carry water from the hills down to the sea.")]
@@ -258,8 +258,8 @@ def _free_port() -> int:
 
 
 def readme_server_command() -> str:
-    """The README's vLLM server command, exactly as a user copies it."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    """The vLLM server command of docs/design.md, exactly as a user copies it."""
+    text = (REPO / "docs" / "design.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.DOTALL) if "vllm.entrypoints.openai.api_server" in b)
     return block.replace("\\\n", " ").strip()
 

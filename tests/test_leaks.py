@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 
 from icl.analysis.results import read_json
 from icl.analysis.scoring import write_metrics
-from icl.data import Example
 from icl.errors import ConfigError
 from icl.run import leaks
 from icl.run.items import build_items
 from icl.run.prepare import pool_problems, prepare_runs
+from icl.spec import ModelSpec, Pool, RunSpec
 from icl.sweep.load import load_sweep
-from icl.sweep.spec import ModelSpec, Pool, RunSpec
+from icl.values import Example
 
 
 @pytest.mark.parametrize(("text", "normalised"), [
@@ -213,7 +213,7 @@ def test_heldout_overlap_is_excluded_and_counted(tmp_path: Path) -> None:
     """`heldout:2` means to share the scored split: the held-out line that repeats a scored line is left
     out of the pool (not refused), and spec.json says how many, without changing the run id."""
     from icl.run.runner import _write_spec
-    from icl.sweep.spec import spec_to_json
+    from icl.spec import spec_to_json
 
     lines = ["He built a WiFi door bell, he said.", "The cat sat on the mat.", "Over four million people went.",
              "She reads every night.", "he built a wifi door bell he said"]

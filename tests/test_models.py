@@ -9,7 +9,7 @@ import pytest
 
 from icl.engines.models import _CONVERSION, _MARKER, is_prepared, model_fingerprint
 from icl.run.requests import engine_identity
-from icl.sweep.spec import ModelSpec
+from icl.spec import ModelSpec
 
 
 def _folder(tmp_path: Path, conversion: int | None) -> Path:

@@ -11,10 +11,10 @@ import pytest
 
 from icl.engines import Completion, GenParams
 from icl.errors import ConfigError
-from icl.prompts.prompt import Prompt
 from icl.run.prepare import prepare_runs
 from icl.run.runner import run_sweep
 from icl.sweep.load import load_sweep
+from icl.values.prompt import Prompt
 
 
 class EchoEngine:

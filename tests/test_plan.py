@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 from icl.cli import app
 from icl.engines import Completion, GenParams
 from icl.errors import ConfigError, IclError
-from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
 from icl.run.plan import plan_sweep, token_counter
 from icl.run.runner import run_sweep
 from icl.sweep.count import RUN_LIMIT, refuse_over_limit
 from icl.sweep.load import load_grid, load_sweep
+from icl.values.prompt import Prompt
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -154,7 +154,7 @@ def test_old_cache_files_gain_the_throughput_table(tmp_path: Path) -> None:
 def test_token_counts_match_the_models_tokenizer(model_dir: Path) -> None:
     from transformers import AutoTokenizer
 
-    from icl.sweep.spec import ModelSpec
+    from icl.spec import ModelSpec
 
     counter = token_counter(ModelSpec("gemma-3-270m", "vllm"))
     hf = AutoTokenizer.from_pretrained(model_dir)
@@ -167,7 +167,7 @@ def test_token_counts_match_the_models_tokenizer(model_dir: Path) -> None:
 
 
 def test_tokens_are_unknown_without_a_tokenizer() -> None:
-    from icl.sweep.spec import ModelSpec
+    from icl.spec import ModelSpec
 
     counter = token_counter(ModelSpec("some-org/no-such-model", "openai"))
     assert counter.count([Prompt(text="x")]) is None and "unknown" in counter.source

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from icl.data import Example, builtin_registry, label_set, load_flores, load_massive
+from icl.data import builtin_registry, label_set, load_flores, load_massive
 from icl.errors import TemplateError
 from icl.prompts.lint import lint, lint_source
 from icl.prompts.render import answers, load_template, render, template_from_source, template_names, template_variables
 from icl.tasks import TASKS
+from icl.values import Example
 
 MASSIVE_LABELS = label_set(builtin_registry().get("massive"), "sw-KE")
 
@@ -123,9 +124,9 @@ def _shipped_templates() -> list[str]:
 def test_every_shipped_template_shows_demos_and_exactly_the_hints_it_declares(name: str) -> None:
     """Property over prompts/: demos always reach the prompt, and hints reach it exactly when the
     template reads `hints` (what the no-op check relies on to explain a refusal)."""
-    from icl.data import Example, LabelSet
     from icl.prompts.render import load_template, render, template_variables
     from icl.tasks import get_task
+    from icl.values import Example, LabelSet
 
     task = get_task(name.split("/")[0])
     labels = LabelSet(("alarm_set", "play_music"), {"alarm_set": "alarm", "play_music": "play"})

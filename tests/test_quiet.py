@@ -157,7 +157,7 @@ def test_a_vllm_engine_leaves_the_terminal_clean(model_dir: Path, tmp_path: Path
 
     code = ("from icl.engines.vllm_engine import VllmEngine\n"
             "from icl.engines import GenParams\n"
-            "from icl.prompts.prompt import Prompt\n"
+            "from icl.values.prompt import Prompt\n"
             f"engine = VllmEngine({str(model_dir)!r}, max_model_len=512)\n"
             "engine.generate([Prompt(text='English: Hello\\nFrench:')], GenParams(max_tokens=4))\n"
             "engine.score([Prompt(text='Intent:')], [[' alarm_set', ' play_music']])\n"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from icl.analysis.gains import compute_study, write_gains
+from icl.analysis.gains import compute_study
+from icl.analysis.gains_files import write_gains
 from icl.cli import app
 from icl.engines import GenParams
 from icl.run.items import build_items
@@ -68,7 +69,7 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out.mkdir(parents=True)
     shutil.copyfile(path, out / "sweep.yaml")
     from icl.analysis.results import write_json
-    from icl.sweep.spec import spec_to_json
+    from icl.spec import spec_to_json
 
     for spec in sweep.runs:
         identity = engine_identity(spec.model)
@@ -152,7 +153,7 @@ def test_report_renders_in_headless_chromium(sweep_dir: Path, tmp_path: Path) ->
 def test_gains_md_groups_gains_by_resource_class(sweep_dir: Path) -> None:
     """`icl gains` prints and writes the grouping the report plots: per comparison, classes 0-5, each class
     mean with its two-level interval, the families, and a replicability line per comparison."""
-    from icl.analysis.gains import read_study
+    from icl.analysis.gains_files import read_study
 
     text = (sweep_dir / "gains.md").read_text(encoding="utf-8")
     assert "### by resource class (Joshi et al. 2020, 0-5), and over all pairs" in text

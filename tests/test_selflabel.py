@@ -10,10 +10,10 @@ import pytest
 
 from icl.analysis.results import read_jsonl
 from icl.engines import Completion, GenParams
-from icl.prompts.prompt import Prompt
 from icl.run.runner import run_sweep
+from icl.spec import ModelSpec
 from icl.sweep.load import load_sweep
-from icl.sweep.spec import ModelSpec
+from icl.values.prompt import Prompt
 
 
 class FakeEngine:
@@ -104,7 +104,7 @@ def test_selflabel_runs_label_pool_text_with_the_model(tmp_path: Path, monkeypat
 def test_selflabel_without_a_model_is_a_clear_error() -> None:
     from icl.errors import ConfigError
     from icl.run.items import build_items
-    from icl.sweep.spec import Pool, RunSpec
+    from icl.spec import Pool, RunSpec
 
     spec = RunSpec(sweep="x", task="mt", model=ModelSpec("m", "hf"), src="eng", tgt="swa", template="mt/plain",
                    shots=2, selector="first", seed=0, pool=Pool("ntrex"), limit=2, augment="selflabel")

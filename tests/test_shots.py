@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from icl.data import Example, load_flores, load_massive, load_ntrex
+from icl.data import load_flores, load_massive, load_ntrex
 from icl.errors import ConfigError
 from icl.shots import SELECTORS, get_selector, select_bm25, select_random, select_shared
+from icl.values import Example
 
 POOL = load_ntrex("eng", "swa")
 QUERIES = load_flores("eng", "swa")[:20]

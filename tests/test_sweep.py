@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from icl.errors import ConfigError
+from icl.spec import spec_from_json, spec_to_json
 from icl.sweep.load import load_sweep
-from icl.sweep.spec import spec_from_json, spec_to_json
 
 BASE = """
 name: t

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from icl.config import data_dir
-from icl.data import Example, LabelSet, load_flores
+from icl.data import load_flores
 from icl.metrics import INTENT_METRICS, PairedResult, Score, mcnemar_accuracy
 from icl.tasks import TASKS, Axis, Mode, SyntheticRecipe, argmax
+from icl.values import Example, LabelSet
 
 _NO_SYNTHETIC = SyntheticRecipe("massive", "train", "en-US", "-", "-", "synth-domain", "source")
 """Unused here (no `augment: synthetic` in the sketch), but every task says where its would come from."""

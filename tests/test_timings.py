@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from icl.engines import Completion, GenParams
-from icl.prompts.prompt import Prompt
 from icl.run.runner import run_sweep
 from icl.run.timings import ORDER, Phases, process_age
 from icl.sweep.load import load_sweep
+from icl.values.prompt import Prompt
 
 SWEEP = """name: timed
 models:

@@ -15,7 +15,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from icl.analysis.gains import FAMILY_HEADERS, Study, family_rows, is_significant, read_study
+from icl.analysis.gains import Study, is_significant
+from icl.analysis.gains_files import FAMILY_HEADERS, family_rows, read_study
 from icl.analysis.plots import Plot, class_plots, gains_plots, shots_plot, template_plot
 from icl.analysis.results import read_json, read_jsonl, run_dirs, table_rows
 from icl.errors import DataError

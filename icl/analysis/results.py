@@ -14,11 +14,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from icl.data import LabelSet
 from icl.errors import DataError
 from icl.languages import pair_label
 from icl.metrics import Score
-from icl.sweep.spec import default_dataset
+from icl.spec import default_dataset
+from icl.values import LabelSet
 
 TABLE_COLUMNS = ("run_id", "task", "model", "engine", "dataset", "pair", "template", "shots", "selector", "pool",
                  "demo_source", "augment", "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1",

@@ -18,10 +18,11 @@ from icl.augment.lexical.hints import MAX_HINTS, HintFn, frequent_words, hints_f
 from icl.augment.lexical.pseudo import morph_tables
 from icl.augment.lexical.synthetic import build_synthetic, require_lexicon, swap, synthesize, synthetic_origin
 from icl.augment.selflabel import Labeler, selflabel_pool
-from icl.data import Example, Registry, RunData, builtin_registry, load_text
+from icl.data import Registry, RunData, builtin_registry, load_text
 from icl.errors import ConfigError
-from icl.sweep.spec import RunSpec
+from icl.spec import RunSpec
 from icl.tasks import get_task
+from icl.values import Example
 
 Augmenter = Callable[[RunSpec, RunData, Labeler | None, Registry], tuple[list[Example], HintFn | None]]
 """(run, its data, the model lent for labelling or None, the data sets) -> (pool, hint function or None)."""

@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from icl.data import Example, Registry, RunData, load_run
+from icl.data import Registry, RunData, load_run
 from icl.engines import GenParams
 from icl.errors import ConfigError
-from icl.prompts.prompt import Prompt
 from icl.prompts.render import answers, load_template, render
-from icl.sweep.spec import Pool, RunSpec
+from icl.spec import Pool, RunSpec
 from icl.tasks import get_task
+from icl.values import Example
+from icl.values.prompt import Prompt
 
 SIZE = 64
 """Unlabelled sentences labelled per run (a seeded sample of the pool's in-language side): enough for

@@ -20,18 +20,19 @@ from typing import Any
 
 from rich.console import Console
 
-from icl.data import Example, LabelSet, Registry
+from icl.data import Registry
 from icl.engines import Engine, GenParams
 from icl.errors import DataError
 from icl.metrics import Interval, PairedResult
-from icl.prompts.prompt import Prompt
 from icl.prompts.render import template_from_source
 from icl.run.cache import CompletionCache
 from icl.run.engine_calls import CachedLabeler, LazyEngine, SweepReport, generate_missing, progress_bar, score_missing
 from icl.run.items import PromptItem, RunItems, build_items
 from icl.run.requests import GenRequest, engine_identity, item_requests
-from icl.sweep.spec import ModelSpec, RunSpec
+from icl.spec import ModelSpec, RunSpec
 from icl.tasks import Task, argmax, get_task
+from icl.values import Example, LabelSet
+from icl.values.prompt import Prompt
 
 RESAMPLES, BOOTSTRAP_SEED = 1000, 12345
 """`icl compare`'s defaults (icl.analysis.gains.compare_runs), used for every interval on the page."""

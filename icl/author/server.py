@@ -37,8 +37,8 @@ from icl.engines import Cancelled
 from icl.errors import ConfigError, IclError
 from icl.prompts.render import template_names
 from icl.shots import SELECTORS
+from icl.spec import spec_to_json
 from icl.sweep.grid import AUGMENTS
-from icl.sweep.spec import spec_to_json
 from icl.tasks import TASKS
 
 _WHERE = re.compile(r"(?P<file>[^\s:]+\.j2):(?P<line>\d+): ")
@@ -107,7 +107,7 @@ def diff_json(d: VersionDiff) -> dict[str, Any]:
             "metrics": [dict(d.old_view.metrics), dict(d.new_view.metrics)],
             "changed": [{"id": a.id, "source": a.source, "reference": a.reference, "old": a.prediction,
                          "new": b.prediction, "old_score": a.score, "new_score": b.score} for a, b in d.changed],
-            "paired": [asdict(r) for r in d.paired]}
+            "paired": [r.to_json() for r in d.paired]}
 
 
 def _line(event: dict[str, Any]) -> bytes:
@@ -154,7 +154,7 @@ async def _events(session: AuthorSession, sides: list[tuple[str, Side]], cancel:
             except IclError as exc:
                 yield _line({"event": "error", **problem(str(exc), "b")})
                 return
-            yield _line({"event": "paired", "paired": [asdict(r) for r in paired]})
+            yield _line({"event": "paired", "paired": [r.to_json() for r in paired]})
     finally:
         cancel.set()  # nothing of this edit stays queued once its stream ends
 
@@ -210,9 +210,8 @@ def _edit_routes(session: AuthorSession) -> list[Route]:
             Route("/api/diff", diff, methods=["POST"])]
 
 
-def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = None,
-             language: str = "fra") -> Starlette:
-    """The page and its API over one session (`language`: the page's first language)."""
+def _page_routes(session: AuthorSession, language: str) -> list[Route]:
+    """The page itself, and what it reads: options, engine status, a template's text, lint."""
 
     async def page(request: Request) -> Response:
         html = files("icl.author").joinpath("page.html").read_text(encoding="utf-8")
@@ -233,6 +232,13 @@ def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = 
         body = await _body(request)
         found = session.lint(str(body.get("task", "")), str(body.get("name", "")), str(body.get("source", "")))
         return JSONResponse({"problems": [problem(p) for p in found]})
+
+    return [Route("/", page), Route("/api/options", get_options), Route("/api/status", status),
+            Route("/api/template", template), Route("/api/lint", lint, methods=["POST"])]
+
+
+def _view_routes(session: AuthorSession, on_saved: Callable[[Saved], None] | None) -> list[Route]:
+    """Whole views of one or two columns, and saving them."""
 
     async def preview(request: Request) -> Response:
         side = _side((await _body(request)).get("side"), "a")
@@ -256,7 +262,7 @@ def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = 
         except IclError as exc:
             raise SideError("b", exc) from None
         return JSONResponse({"a": preview_json(results["a"]), "b": preview_json(results["b"]),
-                             "paired": [asdict(r) for r in paired]})
+                             "paired": [r.to_json() for r in paired]})
 
     async def save(request: Request) -> Response:
         body = await _body(request)
@@ -271,11 +277,16 @@ def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = 
         return JSONResponse({"path": str(saved.path), "yaml": saved.sweep_yaml, "note": saved.note,
                              "version": saved.version})
 
+    return [Route("/api/preview", preview, methods=["POST"]), Route("/api/compare", compare, methods=["POST"]),
+            Route("/api/save", save, methods=["POST"])]
+
+
+def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = None,
+             language: str = "fra") -> Starlette:
+    """The page and its API over one session (`language`: the page's first language)."""
+
     async def icl_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(problem(str(exc), getattr(exc, "side", "")), status_code=422)
 
-    routes = [Route("/", page), Route("/api/options", get_options), Route("/api/status", status),
-              Route("/api/template", template), Route("/api/lint", lint, methods=["POST"]),
-              Route("/api/preview", preview, methods=["POST"]), Route("/api/compare", compare, methods=["POST"]),
-              Route("/api/save", save, methods=["POST"]), *_edit_routes(session)]
+    routes = [*_page_routes(session, language), *_view_routes(session, on_saved), *_edit_routes(session)]
     return Starlette(routes=routes, exception_handlers={IclError: icl_error})

@@ -27,11 +27,11 @@ from icl.engines.vllm_engine import NGRAM_SPECULATION
 from icl.errors import IclError, TemplateError
 from icl.metrics import PairedResult
 from icl.prompts.lint import lint_source
-from icl.prompts.prompt import Prompt
 from icl.prompts.render import template_from_source
 from icl.prompts.versions import Version, save_version, split_version, version_text, versions
 from icl.run.cache import CompletionCache
-from icl.sweep.spec import ModelSpec, RunSpec
+from icl.spec import ModelSpec, RunSpec
+from icl.values.prompt import Prompt
 
 T = TypeVar("T")
 

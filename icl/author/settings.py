@@ -21,8 +21,8 @@ from icl.data import Registry, resolve_pool
 from icl.errors import ConfigError
 from icl.languages import get_language
 from icl.shots import SELECTORS
+from icl.spec import ModelSpec, Pool, RunSpec
 from icl.sweep.grid import AUGMENTS, applicable
-from icl.sweep.spec import ModelSpec, Pool, RunSpec
 from icl.tasks import get_task
 
 MAX_ITEMS = 64

@@ -28,7 +28,7 @@ def author(
     from icl.author.session import AuthorSession, Saved
     from icl.engines import ENGINES
     from icl.languages import get_language
-    from icl.sweep.spec import ModelSpec
+    from icl.spec import ModelSpec
 
     if engine not in ENGINES:
         raise ConfigError(f"--engine: unknown engine {engine!r} (known: {', '.join(ENGINES)})")

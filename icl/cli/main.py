@@ -235,7 +235,8 @@ def gains(
 ) -> None:
     """The sweep's comparisons (`gains:`) as a study: each row's test and 95% CI, Holm-corrected p within its
     family, the effect it could detect, means by resource class with intervals, and replicability counts."""
-    from icl.analysis.gains import compute_study, gains_markdown, not_compared, write_gains
+    from icl.analysis.gains import compute_study, not_compared
+    from icl.analysis.gains_files import gains_markdown, write_gains
     from icl.sweep.load import load_comparisons
 
     comparisons = load_comparisons(sweep_dir / "sweep.yaml")

@@ -27,7 +27,7 @@ def render(
     """Print the exact prompt icl would send for one test item."""
     from icl.languages import get_language
     from icl.run.items import build_items
-    from icl.sweep.spec import ModelSpec, Pool, RunSpec
+    from icl.spec import ModelSpec, Pool, RunSpec
     from icl.tasks import get_mode, get_task
 
     name = template.split("/", 1)[0]

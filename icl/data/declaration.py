@@ -18,7 +18,6 @@ error names the file and the key.
 from __future__ import annotations
 
 import json
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from icl.data.files import load_yaml
+from icl.data.keys import (
+    LANGUAGE_FIELDS,
+    check_columns,
+    check_languages,
+    fail,
+    fields_of,
+    split_fix,
+    str_list,
+    string_of,
+)
 from icl.errors import ConfigError, DataError, MissingFileError
 from icl.tasks import TASKS, get_task
 
@@ -39,9 +48,6 @@ with `# text = ...` / `# intent = ...` comments (`:` also accepted). `hf`: anyth
 _KEYS = {"name", "task", "format", "path", "paths", "splits", "split_column", "test_split", "demo_split",
          "columns", "languages", "header", "id_prefix", "origin", "hf", "aliases", "description", "licence",
          "source"}
-_FIXED_PLACEHOLDERS = {"split", "data"}
-LANGUAGE_FIELDS = ("code", "iso3", "iso1", "flores", "ntrex", "massive", "gatitos", "muse", "unimorph")
-"""Language fields a path may name, e.g. `{flores}` -> `swh_Latn`."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ class DatasetSpec:
     def placeholders(self) -> set[str]:
         """Language fields the file patterns (or `hf` arguments) name; empty: one source for every language."""
         patterns = [self.path, *(p for _, p in self.paths), *_strings(self.hf)]
-        return set().union(*(_fields(p) for p in patterns))
+        return set().union(*(fields_of(p) for p in patterns))
 
     def file(self, split: str, lang: Any = None) -> Path:
         """The file holding `split` (for `lang`, an icl.languages.Language, where the path names one)."""
@@ -117,7 +123,7 @@ class DatasetSpec:
         values: dict[str, str] = {"split": split}
         if "{data}" in pattern:
             values["data"] = str(data_dir())
-        for name in _fields(pattern):
+        for name in fields_of(pattern):
             if lang is None:
                 raise DataError(f"{self.where}: path: {pattern!r} names a language field ({{{name}}}); "
                                 "a language is needed to find the file")
@@ -141,160 +147,104 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _fields(pattern: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(pattern) if f} - _FIXED_PLACEHOLDERS
-
-
-def _fail(where: str, key: str, message: str) -> ConfigError:
-    return ConfigError(f"{where}: {key}: {message}")
-
-
-def _str(raw: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
-    value = raw.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise _fail(where, key, f"expected a non-empty string, got {value!r}")
-    return value
-
-
-def _str_list(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = raw.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _fail(where, key, f"expected a list of names, got {value!r}")
-    return tuple(value)
-
-
 def parse_declaration(raw: Any, where: str, base: Path, name: str | None = None) -> DatasetSpec:
     """Check one declaration and build its DatasetSpec; every problem names `where` and the key."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping of data set keys, got {type(raw).__name__}")
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
-        raise _fail(where, unknown[0], f"unknown key (known: {', '.join(sorted(_KEYS))})")
-    name = name or _str(raw, "name", where)
+        raise fail(where, unknown[0], f"unknown key (known: {', '.join(sorted(_KEYS))})")
+    name = name or string_of(raw, "name", where)
     if "name" in raw and raw["name"] != name:
-        raise _fail(where, "name", f"{raw['name']!r} differs from the key it is declared under ({name!r})")
-    task = _str(raw, "task", where)
-    if task not in TASKS:
-        raise _fail(where, "task", f"{task!r} is not one of {', '.join(TASKS)}")
-    parallel = TASKS[task].parallel
-    fmt = _str(raw, "format", where)
-    if fmt not in FORMATS:
-        raise _fail(where, "format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
-    if fmt == "lines" and not parallel:
-        raise _fail(where, "format", f"`lines` holds parallel text; task {task} reads labelled text: use "
-                                     "jsonl/tsv/csv/conll")
-    path = "" if fmt == "hf" else _str(raw, "path", where)
-    hf = raw.get("hf", {})
-    if fmt == "hf" and (not isinstance(hf, Mapping) or "path" not in hf):
-        raise _fail(where, "hf", "format hf needs `hf: {path: <hub id or builder>, ...}` (load_dataset arguments)")
-    if fmt != "hf" and "hf" in raw:
-        raise _fail(where, "hf", "only for format hf")
-    paths = raw.get("paths", {})
-    if not isinstance(paths, Mapping) or not all(isinstance(v, str) for v in paths.values()):
-        raise _fail(where, "paths", "expected a mapping of language code -> file pattern")
-    splits = _str_list(raw, "splits", where)
-    if not splits:
-        raise _fail(where, "splits", "expected a non-empty list of split names")
-    test_split = raw.get("test_split", "test" if "test" in splits else splits[0] if len(splits) == 1 else None)
-    if test_split not in splits:
-        raise _fail(where, "test_split", f"{test_split!r} is not one of the splits ({', '.join(splits)})")
-    demo_split = raw.get("demo_split", "train" if "train" in splits and test_split != "train" else None)
-    if demo_split is not None and demo_split not in splits:
-        raise _fail(where, "demo_split", f"{demo_split!r} is not one of the splits ({', '.join(splits)})")
-    split_column = raw.get("split_column")
-    if split_column is not None and (fmt in ("lines", "conll") or not isinstance(split_column, str)):
-        raise _fail(where, "split_column", "a column name, for jsonl/tsv/csv/hf records")
-    if split_column is None and fmt not in ("hf",) and len(splits) > 1 and "{split}" not in path:
-        raise _fail(where, "path", f"{len(splits)} splits need `{{split}}` in the path or a split_column: "
-                                   f"{_split_fix(path, splits)}")
-    columns = _columns(raw.get("columns", {}), task, fmt, where)
-    languages = _str_list(raw, "languages", where)
-    _check_languages(languages, task, path, columns, where)
+        raise fail(where, "name", f"{raw['name']!r} differs from the key it is declared under ({name!r})")
+    task, fmt = _task_and_format(raw, where)
+    path, hf, paths = _files(raw, where, fmt)
+    splits, test_split, demo_split, split_column = _splits(raw, where, fmt, path)
+    columns = check_columns(raw.get("columns", {}), task, fmt, where)
+    languages = str_list(raw, "languages", where)
+    check_languages(languages, task, path, columns, where)
     header = raw.get("header", True)
     if not isinstance(header, bool):
-        raise _fail(where, "header", f"expected true or false, got {header!r}")
+        raise fail(where, "header", f"expected true or false, got {header!r}")
     for key in ("description", "licence", "source", "id_prefix", "origin"):
         if key in raw and not isinstance(raw[key], str):
-            raise _fail(where, key, "expected a string")
+            raise fail(where, key, "expected a string")
     spec = DatasetSpec(
         name=name, task=task, format=fmt, path=path, paths=tuple(sorted((str(k), v) for k, v in paths.items())),
         splits=splits, split_column=split_column, test_split=test_split, demo_split=demo_split,
         columns=tuple(sorted(columns.items())), languages=languages, header=header,
         id_prefix=raw.get("id_prefix", name), origin=raw.get("origin", "{name}-{split}").replace("{name}", name),
-        hf_json=json.dumps(dict(hf), sort_keys=True), aliases=_str_list(raw, "aliases", where),
+        hf_json=json.dumps(dict(hf), sort_keys=True), aliases=str_list(raw, "aliases", where),
         description=raw.get("description", ""), licence=raw.get("licence", ""), source=raw.get("source", ""),
         where=where, base=str(base),
     )
-    unknown_fields = spec.placeholders - set(LANGUAGE_FIELDS)
-    if unknown_fields:
-        raise _fail(where, "path", f"unknown placeholder {{{min(unknown_fields)}}} (known: split, data, "
-                                   f"{', '.join(LANGUAGE_FIELDS)})")
-    if fmt != "lines" and not spec.placeholders and not languages and not _language_columns(spec):
-        raise _fail(where, "languages", "say which language the data is in: `languages:`, a language "
-                                        "placeholder in the path, or a language column")
-    if fmt == "lines" and not spec.placeholders:
-        raise _fail(where, "path", "format lines needs one file per language: name a language field, e.g. {flores}")
+    _check_placeholders(spec, where)
     return spec
 
 
-def _split_fix(path: str, splits: tuple[str, ...]) -> str:
-    """What to write instead of a path that names no split: the path with the split it names (or a
-    `{split}` before its extension) as the placeholder, one file per split."""
-    if named := [s for s in splits if s in path]:
-        fixed = path.replace(max(named, key=len), "{split}")
-    else:
-        stem, dot, ext = path.rpartition(".")
-        fixed = f"{stem}.{{split}}.{ext}" if dot and "/" not in ext else f"{path}.{{split}}"
-    return (f"write path: {fixed!r} (one file per split: {', '.join(fixed.replace('{split}', s) for s in splits)}), "
-            f"or name the column that says each record's split (split_column: <column>), or list one split")
+def _task_and_format(raw: Mapping[str, Any], where: str) -> tuple[str, str]:
+    task = string_of(raw, "task", where)
+    if task not in TASKS:
+        raise fail(where, "task", f"{task!r} is not one of {', '.join(TASKS)}")
+    fmt = string_of(raw, "format", where)
+    if fmt not in FORMATS:
+        raise fail(where, "format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "lines" and not TASKS[task].parallel:
+        raise fail(where, "format", f"`lines` holds parallel text; task {task} reads labelled text: use "
+                                     "jsonl/tsv/csv/conll")
+    return task, fmt
 
 
-def _check_languages(languages: tuple[str, ...], task: str, path: str, columns: Mapping[str, str], where: str) -> None:
-    """`languages:` names the fixed language(s) of a file that does not say them; where the path has a
-    language field or a column says each item's language, the message says to drop it."""
-    if not languages:
-        return
-    parallel, told = TASKS[task].parallel, ""
-    in_path = sorted(_fields(path) & set(LANGUAGE_FIELDS))
-    in_columns = [r for r in ("language", "source_language", "target_language") if r in columns]
-    if in_path and not parallel:
-        told = (f"the path's {{{in_path[0]}}} already gives each file's language (one file per language), so drop "
-                f"`languages:` and the set has every language it has files for (a sweep picks them in its section's "
-                f"`languages:`)")
-    elif in_columns:
-        told = f"column {columns[in_columns[0]]!r} ({in_columns[0]}) already says each item's language, so drop `languages:`"
-    if told:
-        raise _fail(where, "languages", f"{list(languages)} is not needed here: {told}")
-    if len(languages) != (want := 2 if parallel else 1):
-        shape = "[<source column's language>, <target column's language>], e.g. [eng, yor]" if parallel else \
-            "[<the file's language>], e.g. [deu]; or one file per language with a language field in the path " \
-            "(e.g. path: data/{iso1}.{split}.conll) and no `languages:`"
-        raise _fail(where, "languages", f"task {task} names {want} language(s) (got {len(languages)}): write "
-                                        f"languages: {shape}")
+def _files(raw: Mapping[str, Any], where: str, fmt: str) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
+    """(path pattern, hf arguments, per-language path patterns)."""
+    path = "" if fmt == "hf" else string_of(raw, "path", where)
+    hf = raw.get("hf", {})
+    if fmt == "hf" and (not isinstance(hf, Mapping) or "path" not in hf):
+        raise fail(where, "hf", "format hf needs `hf: {path: <hub id or builder>, ...}` (load_dataset arguments)")
+    if fmt != "hf" and "hf" in raw:
+        raise fail(where, "hf", "only for format hf")
+    paths = raw.get("paths", {})
+    if not isinstance(paths, Mapping) or not all(isinstance(v, str) for v in paths.values()):
+        raise fail(where, "paths", "expected a mapping of language code -> file pattern")
+    return path, hf, paths
 
 
-def _language_columns(spec: DatasetSpec) -> list[str]:
+def _splits(raw: Mapping[str, Any], where: str, fmt: str, path: str) -> tuple[tuple[str, ...], str, str | None,
+                                                                               str | None]:
+    """(splits, test split, demo split, split column), each checked against the others and the path."""
+    splits = str_list(raw, "splits", where)
+    if not splits:
+        raise fail(where, "splits", "expected a non-empty list of split names")
+    test_split = raw.get("test_split", "test" if "test" in splits else splits[0] if len(splits) == 1 else None)
+    if test_split not in splits:
+        raise fail(where, "test_split", f"{test_split!r} is not one of the splits ({', '.join(splits)})")
+    demo_split = raw.get("demo_split", "train" if "train" in splits and test_split != "train" else None)
+    if demo_split is not None and demo_split not in splits:
+        raise fail(where, "demo_split", f"{demo_split!r} is not one of the splits ({', '.join(splits)})")
+    split_column = raw.get("split_column")
+    if split_column is not None and (fmt in ("lines", "conll") or not isinstance(split_column, str)):
+        raise fail(where, "split_column", "a column name, for jsonl/tsv/csv/hf records")
+    if split_column is None and fmt not in ("hf",) and len(splits) > 1 and "{split}" not in path:
+        raise fail(where, "path", f"{len(splits)} splits need `{{split}}` in the path or a split_column: "
+                                   f"{split_fix(path, splits)}")
+    return splits, test_split, demo_split, split_column
+
+
+def _check_placeholders(spec: DatasetSpec, where: str) -> None:
+    """Every path placeholder known, and some way to tell each file's language."""
+    unknown_fields = spec.placeholders - set(LANGUAGE_FIELDS)
+    if unknown_fields:
+        raise fail(where, "path", f"unknown placeholder {{{min(unknown_fields)}}} (known: split, data, "
+                                   f"{', '.join(LANGUAGE_FIELDS)})")
+    if spec.format != "lines" and not spec.placeholders and not spec.languages and not _languagecheck_columns(spec):
+        raise fail(where, "languages", "say which language the data is in: `languages:`, a language "
+                                        "placeholder in the path, or a language column")
+    if spec.format == "lines" and not spec.placeholders:
+        raise fail(where, "path", "format lines needs one file per language: name a language field, e.g. {flores}")
+
+
+def _languagecheck_columns(spec: DatasetSpec) -> list[str]:
     return [r for r in ("language", "source_language", "target_language") if r in spec.column_map]
-
-
-def _columns(raw: Any, task: str, fmt: str, where: str) -> dict[str, str]:
-    if not isinstance(raw, Mapping):
-        raise _fail(where, "columns", "expected a mapping of role -> column name")
-    roles = TASKS[task].roles
-    for role, column in raw.items():
-        if role not in roles:
-            raise _fail(where, f"columns.{role}", f"not a role of task {task} (roles: {', '.join(roles)})")
-        if not isinstance(column, str | int) or isinstance(column, bool):
-            raise _fail(where, f"columns.{role}", f"expected a column name or index, got {column!r}")
-    if fmt == "lines":
-        if raw:
-            raise _fail(where, "columns", "format lines has no columns (one sentence a line)")
-        return {}
-    conll = TASKS[task].conll_columns
-    defaults = {r: conll.get(r, c) if fmt == "conll" else c for r, c in roles.items()}
-    merged = {r: c for r, c in defaults.items() if c is not None}
-    merged.update({r: str(c) for r, c in raw.items()})
-    return merged
 
 
 def load_declarations(path: Path) -> list[DatasetSpec]:

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 from icl.config import data_dir
 from icl.data.declaration import SHIPPED_KINDS, DatasetSpec, Registry, builtin_registry
-from icl.data.example import Example, LabelSet
 from icl.data.files import Stamp, stamp
 from icl.data.readers import Record, read_lines, read_records
 from icl.errors import ConfigError, DataError, MissingFileError
 from icl.languages import Language, get_language, pair_label
+from icl.values.example import Example, LabelSet
 
 if TYPE_CHECKING:  # a run's spec is read, never built, here: the data step sits below the sweep step
-    from icl.sweep.spec import Pool, RunSpec
+    from icl.spec import Pool, RunSpec
 
 
 SPLITS_CACHED = 512

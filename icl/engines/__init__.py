@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from icl.errors import ConfigError
-from icl.prompts.prompt import Prompt
+from icl.values.prompt import Prompt
 
 
 @dataclass(frozen=True)

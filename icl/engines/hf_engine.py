@@ -16,7 +16,7 @@ from icl.engines import Cancelled, Completion, GenParams, split_continuations, t
 from icl.engines.logs import EngineLog, no_progress_bars, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
-from icl.prompts.prompt import Prompt
+from icl.values.prompt import Prompt
 
 
 def _stop_when(cancel: threading.Event) -> Any:

@@ -23,7 +23,7 @@ import requests
 
 from icl.engines import Cancelled, Completion, GenParams, LabelTrie
 from icl.errors import EngineError
-from icl.prompts.prompt import Prompt
+from icl.values.prompt import Prompt
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 

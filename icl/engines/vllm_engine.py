@@ -31,7 +31,7 @@ from icl.engines import Cancelled, Completion, GenParams, LabelTrie, split_conti
 from icl.engines.logs import EngineLog, no_progress_bars, quiet_backends
 from icl.engines.models import resolve_model
 from icl.errors import EngineError
-from icl.prompts.prompt import Prompt
+from icl.values.prompt import Prompt
 
 _CPU_DEFAULTS: dict[str, Any] = {
     "dtype": "float32",  # bf16 can die with SIGILL in the AMX attention kernel on these CPUs

@@ -67,3 +67,7 @@ class PairedResult:
     """Paired accuracy: the share of items on which exactly one system is right (McNemar's power needs it)."""
     draws: Any = field(default=None, repr=False, compare=False)
     """The gain in each item-level bootstrap resample (a numpy array), for intervals over languages; not saved."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field but the draws (an array no reader of a result file needs)."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "draws"}

@@ -15,11 +15,11 @@ import jinja2.meta
 from jinja2 import nodes
 
 from icl.config import prompts_dir
-from icl.data import Example, LabelSet
 from icl.data.files import read_text
 from icl.prompts.render import _split, environment, template_names
 from icl.prompts.versions import template_file
 from icl.tasks import TASKS, Task
+from icl.values import Example, LabelSet
 
 
 def provided_variables(task: Task) -> frozenset[str]:

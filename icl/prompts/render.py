@@ -26,9 +26,9 @@ from icl.config import prompts_dir
 from icl.data.files import TEXT_ENCODING, read_text
 from icl.errors import TemplateError
 from icl.prompts.budget import BudgetedEnvironment, BudgetedRange, OverBudget, run_within_budget, template_budget
-from icl.prompts.prompt import Prompt
 from icl.prompts.versions import split_version, template_file, version_text
 from icl.tasks import TASKS
+from icl.values.prompt import Prompt
 
 _ROLE_OPEN, _ROLE_SEP, _ROLE_CLOSE = "\x1e", "\x1f", "\x1d"
 _ROLES = ("system", "user", "assistant")

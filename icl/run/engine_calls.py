@@ -19,11 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from icl.engines import Cancelled, Completion, Engine, EngineSpec, GenParams, make_engine
 from icl.errors import EngineError
-from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
 from icl.run.requests import engine_identity, gen_key, score_key
 from icl.run.timings import Phases
-from icl.sweep.spec import ModelSpec
+from icl.spec import ModelSpec
+from icl.values.prompt import Prompt
 
 
 @dataclass

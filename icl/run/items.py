@@ -12,15 +12,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from icl.augment.selflabel import Labeler
-from icl.data import Example, LabelSet, Registry, RunData, builtin_registry, load_run
+from icl.data import Registry, RunData, builtin_registry, load_run
 from icl.errors import ConfigError
-from icl.prompts.prompt import Prompt
 from icl.prompts.render import RenderedTemplate, answers, load_template, render
 from icl.run.leaks import check, exclude, leak_message, near_warnings
 from icl.run.timings import Phases
 from icl.shots import prepare
-from icl.sweep.spec import RunSpec
+from icl.spec import RunSpec
 from icl.tasks import get_task
+from icl.values import Example, LabelSet
+from icl.values.prompt import Prompt
 
 
 @dataclass(frozen=True)

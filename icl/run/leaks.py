@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from icl.data import Example
+from icl.values import Example
 
 LEAK = 0.9
 """Similarity from which a demo counts as a near duplicate of a scored text (refused): at most about

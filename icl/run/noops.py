@@ -29,7 +29,7 @@ from typing import Any
 from icl.prompts.render import load_template, template_variables
 from icl.run.items import RunItems
 from icl.run.requests import GenRequest, item_requests
-from icl.sweep.spec import RunSpec
+from icl.spec import RunSpec
 
 BASELINES: dict[str, Any] = {"augment": "none", "morph": False}
 """Axis values that mean "without it", compared with even when the sweep does not list them."""

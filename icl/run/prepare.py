@@ -17,7 +17,7 @@ from icl.run.items import RunItems, build_items, check_pool
 from icl.run.noops import NoOps, SameAs, find_noops, fingerprint
 from icl.run.requests import engine_identity
 from icl.run.timings import Phases
-from icl.sweep.spec import RunSpec
+from icl.spec import RunSpec
 
 MAX_LISTED = 6
 """Run ids named per problem in the message (the count says how many more)."""

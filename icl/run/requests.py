@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from icl.engines import GenParams
 from icl.engines.models import model_fingerprint
-from icl.prompts.prompt import Prompt
 from icl.run.cache import cache_key
-from icl.sweep.spec import ModelSpec, RunSpec
+from icl.spec import ModelSpec, RunSpec
+from icl.values.prompt import Prompt
 
 if TYPE_CHECKING:
     from icl.run.items import PromptItem

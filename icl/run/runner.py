@@ -20,7 +20,6 @@ from icl.analysis.results import write_json, write_jsonl, write_labels, write_ru
 from icl.analysis.scoring import write_metrics
 from icl.config import cache_dir
 from icl.engines import Engine, GenParams
-from icl.prompts.prompt import Prompt
 from icl.run.cache import CompletionCache
 from icl.run.engine_calls import (
     CachedLabeler,
@@ -36,9 +35,10 @@ from icl.run.noops import SameAs
 from icl.run.prepare import prepare_runs
 from icl.run.requests import GenRequest, engine_identity, item_keys, item_requests
 from icl.run.timings import Phases, process_age
+from icl.spec import ModelSpec, RunSpec, spec_to_json
 from icl.sweep.load import Sweep
-from icl.sweep.spec import ModelSpec, RunSpec, spec_to_json
 from icl.tasks import argmax, get_task
+from icl.values.prompt import Prompt
 
 
 def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Console | None = None,
@@ -95,7 +95,8 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
         write_tables(sweep_dir)
     if sweep.gains:
         with report.phases.phase("gains"):
-            from icl.analysis.gains import compute_study, not_compared, write_gains
+            from icl.analysis.gains import compute_study, not_compared
+            from icl.analysis.gains_files import write_gains
 
             write_gains(sweep_dir, compute_study(sweep_dir, sweep.gains), not_compared(sweep_dir, sweep.gains))
     write_json(sweep_dir / "timings.json", report.phases.to_json(process_age()))

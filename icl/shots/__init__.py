@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from icl.data import Example
 from icl.errors import ConfigError
 from icl.shots.basic import (
     eligible,
@@ -24,6 +23,7 @@ from icl.shots.basic import (
     shared_order,
 )
 from icl.shots.bm25 import bm25_index
+from icl.values import Example
 
 Selector = Callable[[Sequence[Example], Example, int, random.Random], list[Example]]
 Prepared = Callable[[Example, int, random.Random], list[Example]]

@@ -10,8 +10,8 @@ import random
 from collections.abc import Iterable, Sequence
 from itertools import islice
 
-from icl.data import Example
 from icl.errors import ConfigError
+from icl.values import Example
 
 
 def eligible(pool: Sequence[Example], query: Example) -> list[Example]:

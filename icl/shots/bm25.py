@@ -8,8 +8,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
-from icl.data import Example
 from icl.shots.basic import eligible
+from icl.values import Example
 
 
 def import_bm25s() -> Any:

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from icl.data import Example
 from icl.shots.basic import first_eligible
 from icl.shots.bm25 import INDEXES_KEPT, Indexes, pool_digest
 from icl.shots.embed import DEFAULT_EMBEDDER, Embedder, embed_cached, get_embedder, normalise
+from icl.values import Example
 
 __all__ = ["DEFAULT_EMBEDDER", "SimilarIndex", "select_similar", "similar_index"]
 

@@ -1,4 +1,4 @@
-"""A sweep YAML -> frozen `RunSpec`s (icl.sweep.spec), one per combination (icl.sweep.grid), each with a
+"""A sweep YAML -> frozen `RunSpec`s (icl.spec), one per combination (icl.sweep.grid), each with a
 stable id.
 
 Every key is checked: an unknown key or a bad value fails with the file and the key path named, before
@@ -22,9 +22,9 @@ from icl.errors import ConfigError, IclError
 from icl.languages import get_language
 from icl.prompts.render import load_template, template_variables
 from icl.shots import SELECTORS
+from icl.spec import ModelSpec, Pool, RunSpec
 from icl.sweep.comparisons import Comparison, parse_comparisons
 from icl.sweep.grid import AUGMENTS, applicable, morph_flag
-from icl.sweep.spec import ModelSpec, Pool, RunSpec
 from icl.sweep.validate import check_keys, check_list, check_scalar
 from icl.tasks import TASKS, Task
 

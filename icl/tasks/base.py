@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from icl.metrics import Interval, PairedResult, Score
 
 if TYPE_CHECKING:
-    from icl.data.example import Example, LabelSet
+    from icl.values.example import Example, LabelSet
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from icl.languages import get_language
 
 if TYPE_CHECKING:
-    from icl.data.example import Example
+    from icl.values.example import Example
 
 
 @dataclass(frozen=True)

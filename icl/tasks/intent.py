@@ -16,7 +16,7 @@ from icl.tasks.base import Axis, Mode, SyntheticRecipe, argmax
 from icl.tasks.demo import as_demo
 
 if TYPE_CHECKING:
-    from icl.data.example import Example, LabelSet
+    from icl.values.example import Example, LabelSet
 
 _MODES = {
     "generate": Mode("generate", ranks=False,

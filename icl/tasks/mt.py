@@ -14,7 +14,7 @@ from icl.tasks.base import Axis, Mode, SyntheticRecipe
 from icl.tasks.demo import as_demo
 
 if TYPE_CHECKING:
-    from icl.data.example import Example, LabelSet
+    from icl.values.example import Example, LabelSet
 
 DIRECTIONS = ("en-xx", "xx-en")
 """English into the language, and the language into English."""

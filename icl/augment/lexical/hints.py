@@ -15,8 +15,8 @@ from icl.augment.lexical.inflect import translate_word
 from icl.augment.lexical.lexicon import Lexicon
 from icl.augment.lexical.pseudo import MorphTables
 from icl.augment.lexical.tokens import has_letter, normalize, tokenize
-from icl.data import Example
 from icl.errors import ConfigError
+from icl.values import Example
 
 MAX_HINTS = 8
 """Default cap on hints per query: enough for the content words of a news sentence, short enough

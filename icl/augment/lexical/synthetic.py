@@ -26,11 +26,12 @@ from icl.augment.lexical.lexicon import Lexicon
 from icl.augment.lexical.pseudo import PseudoTranslation, morph_tables, pseudo_translate, word_counts
 from icl.augment.lexical.unimorph import unimorph_files
 from icl.config import cache_dir, data_dir
-from icl.data import Example, builtin_registry, load_examples, load_text
+from icl.data import builtin_registry, load_examples, load_text
 from icl.data.files import stamp
 from icl.errors import ConfigError, DataError
 from icl.languages import get_language
 from icl.tasks import SyntheticRecipe, get_task
+from icl.values import Example
 
 SYNTHETIC_VERSION = 1
 """Bumped when the pseudo-translation rules change, so stale files in the disk cache are not reused."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from icl.run.plan.memo import _digest, _Memo, _RunKeys, inputs_stamp
 from icl.run.plan.tokens import TokenCounter, _tokenizer_source, token_counter
-from icl.sweep.spec import ModelSpec, RunSpec
+from icl.spec import ModelSpec, RunSpec
 
 
 @dataclass(frozen=True)
@@ -194,12 +194,12 @@ class _Planner:
 
     def keys(self, spec: RunSpec) -> _RunKeys | None:
         from icl.augment.augmenters import needs_model
+        from icl.data import load_run
         from icl.run.cache import cache_key
         from icl.run.engine_calls import CachedLabeler, NeedsModel
-        from icl.data import load_run
         from icl.run.items import build_items, check_pool
         from icl.run.requests import engine_identity
-        from icl.sweep.spec import spec_to_json
+        from icl.spec import spec_to_json
 
         identity, source = engine_identity(spec.model), _tokenizer_source(spec.model)
         memo_key = cache_key("plan", spec_to_json(spec), identity, source)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.errors import IclError
-from icl.sweep.spec import ModelSpec
+from icl.spec import ModelSpec
 
 
 @dataclass(frozen=True)
