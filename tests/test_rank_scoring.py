@@ -4,8 +4,9 @@ A plain full-sequence forward over `context + label`, one label at a time, is th
 score; every tree-scored label must match it within 1e-4 in float32 (the two differ only in the order of
 floating-point sums). A tiny random Gemma 3 in float64 checks the masks and positions exactly (1e-9),
 sliding windows included; the real Gemma-3-270m checks real MASSIVE prompts built by icl: plain, longer
-than the 512-token sliding window, and chat. The vLLM test checks the predicted labels against the vLLM
-trie path that scored the quickstart before.
+than the 512-token sliding window, and chat, against the same forward with the context run once and
+carried by the model's KV cache (equal to the full forward in float64, checked on the tiny model). The
+vLLM test checks the predicted labels against the vLLM trie path that scored the quickstart before.
 """
 
 from __future__ import annotations
@@ -84,6 +85,33 @@ def _plain(model: Any, context: Sequence[int], continuations: Sequence[Sequence[
     return [scores[j] for j in range(len(continuations))]
 
 
+def _plain_cached(model: Any, context: Sequence[int], continuations: Sequence[Sequence[int]]) -> list[float]:
+    """The scores `_plain` gives, with the context run once: the model's own KV cache (the one
+    `generate` uses), repeated for the labels of one length, carries it into one batched forward of
+    their tokens, so an 800-token context is not run again for each of 60 labels.
+    test_cached_oracle_equals_plain_forwards checks the two agree in float64, sliding windows included."""
+    import copy
+
+    import torch
+
+    with torch.inference_mode():
+        prefill = model(torch.tensor([list(context)]), use_cache=True, logits_to_keep=1)
+        first = torch.log_softmax(prefill.logits[0, -1].double(), dim=-1)
+        scores = {j: float(first[cont[0]]) for j, cont in enumerate(continuations)}
+        by_length: dict[int, list[int]] = {}
+        for j, cont in enumerate(continuations):
+            if len(cont) > 1:  # the label's own tokens predict its later ones
+                by_length.setdefault(len(cont), []).append(j)
+        for js in by_length.values():
+            cache = copy.deepcopy(prefill.past_key_values)
+            cache.batch_repeat_interleave(len(js))
+            ids = torch.tensor([list(continuations[j][:-1]) for j in js])
+            logp = torch.log_softmax(model(ids, past_key_values=cache, use_cache=True).logits.double(), dim=-1)
+            for row, j in enumerate(js):
+                scores[j] += float(sum(logp[row, i, t] for i, t in enumerate(continuations[j][1:])))
+    return [scores[j] for j in range(len(continuations))]
+
+
 def _random_requests(seed: int) -> list[tuple[list[int], list[list[int]]]]:
     rng = random.Random(seed)
     run_a = [2] + [rng.randrange(4, 97) for _ in range(20)]
@@ -124,6 +152,16 @@ def test_tree_scores_equal_plain_forwards_exactly(window: int, one_thread: None)
             got = scorer.score(requests[first:end])
             assert max(abs(a - b) for g, w in zip(got, want[first:end], strict=True)
                        for a, b in zip(g, w, strict=True)) < 1e-9, (pack_tokens, first, end)
+
+
+@pytest.mark.parametrize("window", [3, 8, 1000])
+def test_cached_oracle_equals_plain_forwards(window: int, one_thread: None) -> None:
+    """The real-model test's oracle (context once, then each label through the KV cache) is the plain
+    forward's definition: equal in float64, labels crossing the 3- and 8-token windows included."""
+    model = _tiny_gemma(window)
+    for ctx, conts in _random_requests(1):
+        assert max(abs(a - b) for a, b in zip(_plain_cached(model, ctx, conts), _plain(model, ctx, conts),
+                                              strict=True)) < 1e-9
 
 
 def test_the_window_matters_in_the_tiny_model(one_thread: None) -> None:
@@ -186,7 +224,7 @@ def test_every_label_matches_a_plain_forward(case: str, hf_engine: Any, tmp_path
     pairs = [split_continuation(hf_engine.tokenizer, text, c, add_special=special) for c in item.candidates]
     ctx = pairs[0][0]
     assert low <= len(ctx) <= high, len(ctx)
-    want = _plain(hf_engine.model, ctx, [cont for _, cont in pairs])
+    want = _plain_cached(hf_engine.model, ctx, [cont for _, cont in pairs])
     diffs = [abs(a - b) for a, b in zip(got[0], want, strict=True)]
     assert len(diffs) == 60 and max(diffs) < 1e-4, max(diffs)
     assert max(range(60), key=got[0].__getitem__) == max(range(60), key=want.__getitem__)

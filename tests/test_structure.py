@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
-import tomllib
+import zipfile
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "icl"
@@ -94,23 +99,85 @@ def test_modules_are_small_enough_to_read() -> None:
     assert long == {}
 
 
-def test_pyproject_lists_every_package() -> None:
-    """setuptools cannot find the mapped data packages, so pyproject.toml lists packages by hand."""
-    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    listed = set(config["packages"])
-    found = {_module_name(p.parent / "__init__.py") for p in PACKAGE.rglob("__init__.py")}
-    assert found | {"icl._prompts", "icl._lexicons"} == listed
-    assert config["package-dir"] == {"icl._prompts": "prompts", "icl._lexicons": "lexicons"}
+def _setup_module() -> ModuleType:
+    """setup.py, imported without running setup()."""
+    spec = importlib.util.spec_from_file_location("icl_setup", REPO / "setup.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_wheel_installs_and_renders_a_template(tmp_path: Path) -> None:
+def test_setup_discovers_every_package_and_data_folder() -> None:
+    """Every folder under icl/ (and under the mapped prompts/ and lexicons/) that holds a file is a
+    package of the build, under its installed name; caches are not."""
+    setup = _setup_module()
+    mapped = setup.mapped_folders()
+    assert mapped == {"icl._prompts": "prompts", "icl._lexicons": "lexicons"}
+    roots = {"icl": PACKAGE, **{name: REPO / folder for name, folder in mapped.items()}}
+    expected = {".".join((name, *d.relative_to(root).parts)) for name, root in roots.items()
+                for d in (root, *root.rglob("*")) if d.is_dir() and "__pycache__" not in d.parts
+                and any(f.is_file() for f in d.iterdir())}
+    found = setup.discover()
+    assert "icl.resources.datasets" in expected and "icl._prompts.mt" in expected
+    assert set(found) == expected
+    assert len(found) == len(set(found))
+
+
+def _shipped_copy(dest: Path) -> Path:
+    """The files a build reads, copied out of the checkout, so the build's own build/ and egg-info
+    folders (and stale files in them) never touch the repository."""
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for name in ("icl", "prompts", "lexicons"):
+        shutil.copytree(REPO / name, dest / name, ignore=skip)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A wheel built from a copy of the checkout with this environment's setuptools, and what the
+    build printed."""
+    source = _shipped_copy(tmp_path_factory.mktemp("source"))
+    wheel_dir = tmp_path_factory.mktemp("wheel")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                           str(wheel_dir), str(source)], check=True, capture_output=True, text=True)
+    return next(wheel_dir.glob("icl-*.whl")), done.stdout + done.stderr
+
+
+def test_wheel_builds_without_warnings_of_its_own(built_wheel: tuple[Path, str]) -> None:
+    """setuptools warns when package data sits in a folder it was not told is a package."""
+    _, printed = built_wheel
+    assert "BuildBackendWarning" not in printed and "absent from the `packages`" not in printed, printed
+
+
+def test_wheel_carries_every_module_template_declaration_and_table(built_wheel: tuple[Path, str]) -> None:
+    """Every module, prompt template, data set declaration, report template, the authoring page,
+    the lexicon catalogue and the resource tables are in the wheel, under their installed names."""
+    wheel, _ = built_wheel
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    kinds = {
+        "modules": [p.relative_to(REPO).as_posix() for p in PACKAGE.rglob("*.py")],
+        "templates": ["icl/_prompts/" + p.relative_to(REPO / "prompts").as_posix()
+                      for p in (REPO / "prompts").rglob("*.j2")],
+        "declarations": [p.relative_to(REPO).as_posix() for p in (PACKAGE / "resources" / "datasets").glob("*.yaml")],
+        "report templates": [p.relative_to(REPO).as_posix() for p in (PACKAGE / "analysis" / "templates").glob("*.j2")],
+        "author page": [p.relative_to(REPO).as_posix() for p in (PACKAGE / "author").glob("*.html")],
+        "lexicons": ["icl/_lexicons/" + p.name for p in (REPO / "lexicons").glob("*.yaml")],
+        "tables": [p.relative_to(REPO).as_posix() for p in (PACKAGE / "resources").glob("*.tsv")],
+    }
+    for kind, expected in kinds.items():
+        assert expected, f"no {kind} in the checkout"
+        assert sorted(set(expected) - names) == [], kind
+
+
+def test_wheel_installs_and_renders_a_template(built_wheel: tuple[Path, str], tmp_path: Path) -> None:
     """A wheel carries the templates, the lexicon catalogue, the language table and the data set
     declarations: installed into a fresh venv (its dependencies reused from this environment, no
     network), it renders a real prompt from the data folder without the checkout."""
-    wheel_dir = tmp_path / "wheel"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(wheel_dir), str(REPO)], check=True, capture_output=True, text=True)
-    wheel = next(wheel_dir.glob("icl-*.whl"))
+    wheel, _ = built_wheel
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     # every site-packages folder this interpreter reads (a venv may reuse another's through a .pth)
@@ -120,7 +187,7 @@ def test_wheel_installs_and_renders_a_template(tmp_path: Path) -> None:
                                capture_output=True, text=True, check=True).stdout.strip()
     Path(venv_site, "reuse-deps.pth").write_text(site + "\n", encoding="utf-8")
     subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], check=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ICL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICL_") and k != "PYTHONPATH"}
     env["ICL_DATA_DIR"] = str(REPO.parent / "shared" / "data") if not os.environ.get("ICL_DATA_DIR") \
         else os.environ["ICL_DATA_DIR"]
     code = ("import icl, sys\n"

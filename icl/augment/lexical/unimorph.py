@@ -12,6 +12,9 @@ What the files are like (checked on every file under the data folder):
   (`V;PRS;NOM(3,SG)`). `load_unimorph` reads the flat-schema files (`<code>`, `.sm`, `.noun.tsv`)
   and falls back to `.args` only where nothing else exists: English has only `eng/eng.args`.
 - Features are a frozenset: SIGMORPHON sorts tags canonically, UniMorph tables do not.
+
+icl reads the tables itself, not through the `unimorph` package, whose pandas reader changes real
+entries (English "null", Tagalog trailing spaces): docs/unimorph.md, tests/test_unimorph_package.py.
 """
 
 from __future__ import annotations
