@@ -219,7 +219,7 @@ def test_compare_two_templates_on_the_same_items(browser: WebDriver, page_url: s
     metrics = {row[0]: row for row in cells if row}
     assert set(metrics) == {"chrf++", "bleu"} and all(row[6] == "8" for row in metrics.values())
     assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", metrics["chrf++"][4])
-    assert "sacrebleu paired bootstrap (1000 resamples" in text
+    assert "paired bootstrap over items (1000 resamples" in text
     assert ids_a == ids_b and outputs_a != outputs_b
 
 

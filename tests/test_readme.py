@@ -87,11 +87,11 @@ SLOW_TO_PLAN = {"selectors": "its `similar` runs embed all 11,514 MASSIVE en-US 
                               "two cores); tests/test_similar.py covers the selector"}
 """Shipped experiments not planned here, and why."""
 
-SLICES = {"lowres_gains": {"mt": ["lug", "que"], "intent": ["sw-KE", "lv-LV"]}}
+SLICES = {"lowres_gains": {"mt": ["lug", "swa"], "intent": ["sw-KE", "cy-GB"]}}
 """Shipped experiments planned on a slice of their languages, because the whole takes minutes (a
 synthetic pool per language): every other key (directions, shots, templates, augment, morph, pools,
 limits) stays as shipped, so the same conditions are built, for a language with a UniMorph table
-(lug, sw-KE) and one without (que, lv-LV)."""
+(lug, sw-KE) and one without (swa, cy-GB)."""
 
 
 def _sweep_to_plan(sweep: str, tmp_path: Path) -> Path:

@@ -79,7 +79,7 @@ def test_fixed_ids_in_order_and_unknown_ids_named() -> None:
 def test_bm25_does_not_load_llvmlite_that_breaks_vllm_start() -> None:
     """vLLM's CPU kernel registration crashes on llvmlite's attribute-answering `ffi.lib`; bm25 must not load it."""
     code = ("import random, sys\n"
-            "from icl.data import Example\n"
+            "from icl.values import Example\n"
             "from icl.shots import select_bm25\n"
             "pool = [Example(f'p:{i}', s, 'x', 'eng', 'eng', 't') for i, s in enumerate(['set an alarm', 'play music'])]\n"
             "q = Example('q', 'alarm please', 'x', 'eng', 'eng', 't')\n"
