@@ -193,6 +193,8 @@ def test_gains_pair_runs_whatever_their_demo_source_and_collapsed_twins(sweep_di
     for i, spec_path in enumerate(sorted(copy.glob("*/spec.json"))):
         spec = read_json(spec_path)
         spec["demo_source"] = f"somewhere/{i}"
+        spec["leak_warnings"] = [f"{i} demo(s) resemble a scored item"] if i % 3 == 0 else []
+        spec["leak_excluded"] = i
         if i % 2:
             spec["same_as"] = [{"fields": {"seed": 7}, "run_id": f"twin-{i}", "why": "identical prompts"}]
         write_json(spec_path, spec)

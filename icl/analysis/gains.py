@@ -25,9 +25,10 @@ from icl.metrics import RESAMPLES, PairedResult
 from icl.sweep.comparisons import Comparison
 from icl.tasks import get_task
 
-_IGNORED = {"run_id", "sweep", "labels", "demo_source", "same_as"}
-"""Written with a run but not run fields: where its demos came from follows from its pool, and
-`same_as` lists the runs collapsed into it; neither may keep a baseline and a system apart."""
+_IGNORED = {"run_id", "sweep", "labels", "demo_source", "same_as", "leak_excluded", "leak_warnings"}
+"""Written with a run but not run fields: where its demos came from follows from its pool, `same_as` lists
+the runs collapsed into it, and the leak check's counts and near misses describe its demos; none may keep a
+baseline and a system apart."""
 
 
 @dataclass(frozen=True)
