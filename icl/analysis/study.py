@@ -28,12 +28,24 @@ CORRECTIONS = {"holm": "holm", "bh": "fdr_bh"}
 
 
 def adjust(p_values: Sequence[float], method: str = "holm") -> list[float]:
-    """Adjusted p-values of one family (statsmodels' `multipletests`); empty in, empty out."""
+    """Adjusted p-values of one family (statsmodels' `multipletests`); empty in, empty out.
+
+    statsmodels' Holm branch ends with `gc.collect()`, a full collection on every call: in a process holding
+    a model or a test session it cost a second or more per family, so the collection is skipped here (the
+    arrays it would free are a few floats)."""
+    import gc
+
     from statsmodels.stats.multitest import multipletests
 
     if not p_values:
         return []
-    return [float(p) for p in multipletests(list(p_values), alpha=ALPHA, method=CORRECTIONS[method])[1]]
+    collect = gc.collect
+    gc.collect = lambda generation=2: 0  # type: ignore[assignment]
+    try:
+        adjusted = multipletests(list(p_values), alpha=ALPHA, method=CORRECTIONS[method])[1]
+    finally:
+        gc.collect = collect  # type: ignore[assignment]
+    return [float(p) for p in adjusted]
 
 
 def partial_conjunction(p_values: Sequence[float], u: int, method: str = "bonferroni") -> float:
