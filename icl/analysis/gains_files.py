@@ -35,7 +35,7 @@ def _fmt(value: float | None, spec: str = "+.2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _p(p: float) -> str:
+def format_p(p: float) -> str:
     """p-values to the resolution a family needs (0.0001 where 3 decimals would print 0.000)."""
     return f"{p:.4f}" if p >= 0.0001 else f"{p:.1e}"
 
@@ -90,10 +90,10 @@ def gains_markdown(study: Study, notes: Sequence[str] = (), fdr: bool = False) -
         for g in (g for g in rows if g.task == task):
             mark = "*" if is_significant(g) else ""
             cls = "-" if g.resource_class is None else g.resource_class
-            qcol = f" {_p(g.q_bh)} |" if fdr else ""
+            qcol = f" {format_p(g.q_bh)} |" if fdr else ""
             lines.append(f"| {g.language} | {cls} | {g.pair} | {g.template} | {g.shots} | {g.comparison} | {g.metric} "
                          f"| {g.baseline:.2f} | {g.system:.2f} | {g.delta:+.2f}{mark} "
-                         f"| [{g.ci_low:+.2f}, {g.ci_high:+.2f}] | {_p(g.p_value)} | {_p(g.p_holm)} |{qcol} "
+                         f"| [{g.ci_low:+.2f}, {g.ci_high:+.2f}] | {format_p(g.p_value)} | {format_p(g.p_holm)} |{qcol} "
                          f"{_fmt(g.mde, '.2f')} | {g.n} | {g.family} ({g.family_size}) |")
         lines += ["", *class_markdown(study.classes, task)]
         reps = [r for r in study.replicability if r.task == task]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from icl.analysis.gains import Study, is_significant
-from icl.analysis.gains_files import FAMILY_HEADERS, family_rows, read_study
+from icl.analysis.gains_files import FAMILY_HEADERS, family_rows, format_p, read_study
 from icl.analysis.plots import Plot, class_plots, gains_plots, shots_plot, template_plot
 from icl.analysis.results import read_json, read_jsonl, run_dirs, table_rows
 from icl.errors import DataError
@@ -74,15 +74,12 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
     """The gains table, the by-class table, the family lines and the replicability lines."""
-    def p(value: float) -> str:
-        return f"{value:.4f}" if value >= 0.0001 else f"{value:.1e}"
-
     table = {"headers": ["task", "language", "class", "pair", "template", "shots", "comparison", "metric",
                          "baseline", "system", "gain", "95% CI", "p", "p (Holm)", "MDE", "n", "family"],
              "rows": [[g.task, g.language, "-" if g.resource_class is None else g.resource_class, g.pair, g.template,
                        g.shots, g.comparison, g.metric, f"{g.baseline:.2f}", f"{g.system:.2f}",
                        f"{g.delta:+.2f}{'*' if is_significant(g) else ''}", f"[{g.ci_low:+.2f}, {g.ci_high:+.2f}]",
-                       p(g.p_value), p(g.p_holm), "-" if g.mde is None else f"{g.mde:.2f}", g.n,
+                       format_p(g.p_value), format_p(g.p_holm), "-" if g.mde is None else f"{g.mde:.2f}", g.n,
                        f"{g.family} ({g.family_size})"] for g in study.rows]}
     classes = {"headers": ["task", "comparison", "shots", "metric", "class", "pairs", "mean gain", "95% CI",
                            "range", "* + / -"],
