@@ -59,6 +59,7 @@ intent:
   selectors: [{selector}]
   pools: [train]
   modes: [rank]
+  leaks: exclude
   limit: {items}
 """
 
@@ -81,7 +82,7 @@ metric_list:
 def build(args: argparse.Namespace, tmp: Path) -> dict[str, list[PromptItem]]:
     path = tmp / "sweep.yaml"
     path.write_text(SWEEP.format(langs=", ".join(LOCALES), shots=args.shots, items=args.items,
-                                 selector="similar" if args.shots else "first"), encoding="utf-8")
+                                 selector=args.selector if args.shots else "first"), encoding="utf-8")
     sweep = load_sweep(path)
     by_locale = {}
     for spec, locale in zip(sweep.runs, LOCALES, strict=True):
@@ -95,7 +96,7 @@ def calls(items: list[PromptItem]) -> list[list[PromptItem]]:
     return [ordered[i : i + PER_CALL] for i in range(0, len(ordered), PER_CALL)]
 
 
-def engine_paths(items: list[PromptItem], repeats: int) -> dict[str, Any]:
+def engine_paths(items: list[PromptItem], repeats: int, paths: tuple[str, ...]) -> dict[str, Any]:
     """(a) and (b) in one process, as `icl run` has them: one vLLM engine, the tree scorer beside it."""
     import torch
 
@@ -110,7 +111,7 @@ def engine_paths(items: list[PromptItem], repeats: int) -> dict[str, Any]:
     out["tree load"] = time.perf_counter() - began
     out["threads"] = torch.get_num_threads()
     for _ in range(repeats):
-        for path in ("trie", "tree"):
+        for path in paths:
             engine.scoring = path
             engine.tree.forget()
             engine.llm.reset_prefix_cache()
@@ -244,7 +245,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20, help="items per locale for (a), (b) and (d)")
     parser.add_argument("--lmeval-items", type=int, default=1, help="items per locale for (c); 0 skips it")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--shots", type=int, default=0, help="demos per prompt (`similar`, same-locale train)")
+    parser.add_argument("--shots", type=int, default=0, help="demos per prompt (same-locale train)")
+    parser.add_argument("--selector", default="bm25",
+                        help="how demos are chosen when --shots > 0: bm25 (per-item, as the quickstart) or similar")
+    parser.add_argument("--paths", default="tree,trie", help="engine paths to time: tree, trie or both")
     args = parser.parse_args()
     if args.lmeval_items and not LMEVAL.exists():
         sys.exit(f"{LMEVAL} not found: see README (Benchmarks) to create lm-eval's own environment")
@@ -254,21 +258,25 @@ def main() -> None:
     by_locale = build(args, tmp)
     items = [it for its in by_locale.values() for it in its]
     flops = floor_flops(by_locale)
-    ab = engine_paths(items, args.repeats)
+    paths = tuple(p for p in ("trie", "tree") if p in args.paths.split(","))
+    if "tree" not in paths:
+        sys.exit("--paths: the tree path is always timed (tree or tree,trie)")
+    ab = engine_paths(items, args.repeats, paths)
     rate = gemm_rate(ab["threads"])
     c = lm_eval_path(by_locale, args.lmeval_items, args.repeats, tmp) if args.lmeval_items else None
 
     med = statistics.median
     floor = (flops["body"] + flops["attention"] + flops["projection"]) / rate
-    a, b = med(ab["tree"]), med(ab["trie"])
+    a, b = med(ab["tree"]), (med(ab["trie"]) if ab["trie"] else float("nan"))
     print(f"{len(items)} MASSIVE items ({', '.join(LOCALES)}; {args.items} each, {args.shots}-shot `labels` prompts), "
           f"60 labels each; medians of {args.repeats} repeats; torch threads {ab['threads']}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("                    wall s/item        repeats            CPU s/item")
     print(f"(a) tree pass       {a:7.3f}   {_list(ab['tree'])}   {med(ab['tree cpu']):7.3f}"
           f"   (+ {ab['tree load']:.1f} s once: transformers load)")
-    print(f"(b) vLLM trie       {b:7.3f}   {_list(ab['trie'])}   {med(ab['trie cpu']):7.3f}"
-          f"   (+ {ab['vllm start']:.1f} s once: vLLM start)")
+    if ab["trie"]:
+        print(f"(b) vLLM trie       {b:7.3f}   {_list(ab['trie'])}   {med(ab['trie cpu']):7.3f}"
+              f"   (+ {ab['vllm start']:.1f} s once: vLLM start)")
     if c is not None:
         print(f"(c) lm-eval MC      {med(c['per item']):7.3f}   {_list(c['per item'])}         -"
               f"   (its scoring bar; whole runs of {args.lmeval_items} x 3 items, start-up included: "
@@ -280,8 +288,9 @@ def main() -> None:
           f"{flops['prefix'] / 1e9:.0f} GFLOP once per run")
     print(f"ratios (wall): trie / tree {b / a:.1f}x" + (f"   lm-eval / tree {med(c['per item']) / a:.1f}x" if c else "")
           + f"   tree / floor {a / floor:.2f}x   (goals: tree <= 0.3 s/item, lm-eval / tree >= 20x)")
-    same, diff = agreement(ab["tree scores"], ab["trie scores"])
-    print(f"predictions: tree vs trie identical on {same}/{len(items)} (max |score difference| {diff:.2e})")
+    if ab["trie"]:
+        same, diff = agreement(ab["tree scores"], ab["trie scores"])
+        print(f"predictions: tree vs trie identical on {same}/{len(items)} (max |score difference| {diff:.2e})")
     if c is not None:
         keyed = [(ab["tree scores"][i], c["scores"][it.prompt.text]) for i, it in enumerate(items)
                  if it.prompt.text in c["scores"]]
