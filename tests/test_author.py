@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from icl.author.preview import Asker, segments, so_far, view
+from icl.author.preview import segments, so_far, view
 from icl.author.server import make_app, problem
 from icl.author.session import AuthorSession, Side, page_engine_args
 from icl.author.settings import Setting, run_spec, setting_from_json, sweep_yaml
@@ -25,6 +25,7 @@ from icl.data import builtin_registry
 from icl.engines import Cancelled, Completion, GenParams
 from icl.engines.vllm_engine import NGRAM_SPECULATION
 from icl.errors import ConfigError, TemplateError
+from icl.run.answer import Answerer, LazyEngine
 from icl.run.cache import CompletionCache
 from icl.run.requests import engine_identity
 from icl.run.runner import run_sweep
@@ -187,29 +188,29 @@ def test_segments_mark_each_demo_block_and_the_query() -> None:
 def test_a_view_asks_the_engine_only_for_what_the_cache_lacks(tmp_path: Path) -> None:
     engine = PromptEngine()
     cache = CompletionCache(tmp_path / "c.sqlite")
-    asker = Asker(MODEL, lambda: engine, cache)
+    answerer = Answerer(cache, LazyEngine(MODEL, lambda _model: engine))
     registry = builtin_registry()
     spec = run_spec(Setting("mt", "plain", "fra", shots=2), MODEL, registry)
-    first = view(spec, _source("mt/plain"), registry, asker)
+    first = view(spec, _source("mt/plain"), registry, answerer)
     assert (len(first.items), first.cached, first.asked, engine.generated) == (8, 0, 8, 8)
     item = first.items[0]
     assert item.output.startswith(" ") and item.prediction == item.output.strip() and item.reference
     assert [s.kind for s in item.segments if s.kind] == ["demo", "demo", "query"]
     assert dict(first.metrics)["chrf++"] is not None and first.intervals[0].metric == "chrf++"
     assert first.intervals[0].ci_low <= dict(first.metrics)["chrf++"] <= first.intervals[0].ci_high
-    again = view(spec, _source("mt/plain"), registry, asker)
+    again = view(spec, _source("mt/plain"), registry, answerer)
     assert (again.cached, again.asked, engine.generated) == (8, 0, 8) and again.items == tuple(
         v.__class__(**{**v.__dict__, "cached": True}) for v in first.items)
-    edited = view(spec, "Translate.\n" + _source("mt/plain"), registry, asker)
+    edited = view(spec, "Translate.\n" + _source("mt/plain"), registry, answerer)
     assert (edited.cached, edited.asked) == (0, 8) and edited.items[0].output != item.output
 
 
 def test_a_rank_view_shows_the_best_labels_with_their_log_probabilities(tmp_path: Path) -> None:
-    asker = Asker(MODEL, PromptEngine, CompletionCache(tmp_path / "c.sqlite"))
+    answerer = Answerer(CompletionCache(tmp_path / "c.sqlite"), LazyEngine(MODEL, lambda _model: PromptEngine()))
     registry = builtin_registry()
     spec = run_spec(Setting("intent", "labels", "sw-KE", axes=(("modes", "rank"),), pool="train", items=3),
                     MODEL, registry)
-    result = view(spec, _source("intent/labels"), registry, asker)
+    result = view(spec, _source("intent/labels"), registry, answerer)
     item = result.items[0]
     assert len(item.top) == 5 and item.top[0][0] == item.prediction
     assert [s for _, s in item.top] == sorted((s for _, s in item.top), reverse=True)

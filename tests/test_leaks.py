@@ -347,6 +347,6 @@ def test_icl_author_refuses_a_leaking_pool_for_its_column() -> None:
     registry = builtin_registry()
     spec = run_spec(Setting("mt", "plain", "wol", shots=1, pool="devtest:fra", items=2), ModelSpec("none", "hf"),
                     registry)
-    asker = SimpleNamespace(cache=None, engine=None)
+    answerer = SimpleNamespace()  # never asked: the pool is refused first
     with pytest.raises(ConfigError, match=r"^pools: 'devtest:fra' \(flores200/devtest:fra\) shows scored items"):
-        build(spec, (prompts_dir() / "mt" / "plain.j2").read_text(encoding="utf-8"), registry, asker)  # type: ignore[arg-type]
+        build(spec, (prompts_dir() / "mt" / "plain.j2").read_text(encoding="utf-8"), registry, answerer)  # type: ignore[arg-type]

@@ -3,35 +3,30 @@ model's raw output, the prediction, the reference and the item's score, plus the
 bootstrap interval; and two views compared on the same items, as `icl compare` compares two runs.
 
 Prompts are built by `icl.run.items.build_items` from the `RunSpec` the setting makes (the unsaved
-template passed in), requests and cache keys come from `icl.run.requests`, and only what the
-completion cache lacks goes to the engine (`icl.run.engine_calls`), so a sweep of the same setting
-re-runs from this cache without a model. Scores come from the task object only.
+template passed in), requests, cache keys and the reading of answers come from `icl.run.requests`, and
+the session's `icl.run.answer.Answerer` (the runner's service) answers them, asking the engine only for
+what the completion cache lacks, so a sweep of the same setting re-runs from this cache without a model.
+Scores come from the task object only.
 """
 
 from __future__ import annotations
 
-import io
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from rich.console import Console
-
 from icl.data import Registry
-from icl.engines import Engine, GenParams
 from icl.errors import DataError
 from icl.metrics import Interval, PairedResult
 from icl.prompts.render import template_from_source
-from icl.run.cache import CompletionCache
-from icl.run.engine_calls import CachedLabeler, LazyEngine, SweepReport, generate_missing, progress_bar, score_missing
+from icl.run.answer import QUIET, Answerer, CachedLabeler, Listener
 from icl.run.items import PromptItem, RunItems, build_items
-from icl.run.requests import GenRequest, engine_identity, item_requests
-from icl.spec import ModelSpec, RunSpec
-from icl.tasks import Task, argmax, get_task
-from icl.values import Example, LabelSet
+from icl.run.requests import Outcome, engine_identity, item_requests, outcome
+from icl.spec import RunSpec
+from icl.tasks import Task, get_task
+from icl.values import Example
 from icl.values.prompt import Prompt
 
 RESAMPLES, BOOTSTRAP_SEED = 1000, 12345
@@ -176,106 +171,81 @@ def segments(text: str, demos: Sequence[Example], query: str) -> tuple[Segment, 
     return tuple(out)
 
 
-class Asker:
-    """The session's warm engine and completion cache, lent to one page view at a time. One LazyEngine
-    for the session, so the engine's start is recorded once in the cache's throughput history (which
-    `icl plan` reads), as a sweep records it."""
-
-    def __init__(self, model: ModelSpec, engine: Callable[[], Engine], cache: CompletionCache) -> None:
-        self.model = model
-        self.cache = cache
-        self.engine = LazyEngine(model, factory=lambda _model: engine())
-        """Starts (or fetches) the warm engine the first time a view needs the model."""
-
-
-def _quiet_progress() -> Any:
-    """The runner's progress bar, drawn into nothing (the page shows its own state)."""
-    return progress_bar(Console(file=io.StringIO(), quiet=True))
-
-
-def build(spec: RunSpec, source: str, registry: Registry, asker: Asker) -> RunItems:
-    """The run's prompts with the page's template text in place of the file (an unsaved edit)."""
+def build(spec: RunSpec, source: str, registry: Registry, answerer: Answerer) -> RunItems:
+    """The run's prompts with the page's template text in place of the file (an unsaved edit); demos
+    the model labels itself are answered by the session's answerer, as a sweep's are."""
     template = template_from_source(spec.template, source)
-    with _quiet_progress() as progress:
-        labeler = CachedLabeler(spec.model, asker.cache, asker.engine, progress, SweepReport(sweep_dir=_NOWHERE))
-        return build_items(spec, registry, labeler=labeler, template=template)
+    return build_items(spec, registry, labeler=CachedLabeler(spec.model, answerer), template=template)
 
 
-def answer(spec: RunSpec, run_items: RunItems, asker: Asker,
-           on_ready: Callable[[dict[int, Any]], None] | None = None,
-           cancel: threading.Event | None = None) -> tuple[list[Any], list[bool], int]:
-    """Each item's answer (a generation dict, or the list of its label scores), whether it was all in
-    the cache, and how many answers the engine was asked for. Only what the cache lacks goes to the
-    engine, each answer stored as it arrives, under the keys `icl run` uses.
+def answer(spec: RunSpec, run_items: RunItems, answerer: Answerer,
+           on_ready: Callable[[dict[int, Outcome]], None] | None = None,
+           cancel: threading.Event | None = None) -> tuple[list[Outcome], list[bool], int]:
+    """Each item's outcome, whether its answers were all in the cache, and how many answers the engine
+    was asked for (the answerer asks it only for what the cache lacks, under the keys `icl run` uses).
 
-    `on_ready({position: answer})` hears first of the items the cache answered (called even when it
+    `on_ready({position: outcome})` hears first of the items the cache answered (called even when it
     answered none), then of each item as its last answer arrives; `cancel` stops the engine's work."""
     identity = engine_identity(spec.model)
     requests = [item_requests(spec, item, identity) for item in run_items.items]
-    gen: dict[str, tuple[Prompt, GenParams]] = {}
-    scores: dict[str, tuple[Prompt, str]] = {}
-    for r in (r for per_item in requests for r in per_item):
-        if isinstance(r, GenRequest):
-            gen[r.key] = (r.prompt, r.params)
-        else:
-            scores[r.key] = (r.prompt, r.continuation)
-    results = asker.cache.get_many([*gen, *scores])
-    was_cached = [all(r.key in results for r in per_item) for per_item in requests]
+    keys = [tuple(r.key for r in per_item) for per_item in requests]
+    results: dict[str, Any] = {}
+    waiting: set[int] = set()
 
-    def got(i: int) -> Any:
-        return [results[r.key] for r in requests[i]] if spec.ranks else results[requests[i][0].key]
+    def read(done: Sequence[int], answers: Mapping[str, Any]) -> dict[int, Outcome]:
+        return {i: outcome(spec, run_items.items[i], keys[i], answers, run_items.labels) for i in done}
 
-    waiting = {i for i, hit in enumerate(was_cached) if not hit}
-
-    def arrived(keys: list[str]) -> None:
-        done = [i for i in sorted(waiting) if all(r.key in results for r in requests[i])]
+    def heard(new: Mapping[str, Any]) -> list[int]:
+        results.update(new)
+        done = [i for i in sorted(waiting) if all(k in results for k in keys[i])]
         waiting.difference_update(done)
-        if done and on_ready is not None:
-            on_ready({i: got(i) for i in done})
+        return done
 
-    if on_ready is not None:
-        on_ready({i: got(i) for i, hit in enumerate(was_cached) if hit})
-    report = SweepReport(sweep_dir=_NOWHERE)
-    hook = arrived if on_ready is not None else None
-    with _quiet_progress() as progress:
-        generate_missing(asker.engine, gen, results, asker.cache, progress, 0, spec.model.name, report,
-                         on_answer=hook, cancel=cancel)
-        score_missing(asker.engine, scores, results, asker.cache, progress, spec.model.name, report,
-                      on_answer=hook, cancel=cancel)
-    return [got(i) for i in range(len(requests))], was_cached, report.generated + report.scored
+    def tell(done: Sequence[int]) -> None:
+        if on_ready is not None:
+            on_ready(read(done, results))
+
+    def found(hits: Mapping[str, Any]) -> None:
+        waiting.update(range(len(keys)))
+        tell(heard(hits))  # even when the cache had nothing: the page shows every prompt now
+
+    def answered(new: Mapping[str, Any]) -> None:
+        done = heard(new)
+        if done:
+            tell(done)
+
+    listener = Listener(found=found, answered=answered) if on_ready is not None else QUIET
+    got = answerer.answer([r for per_item in requests for r in per_item], spec.model.name, listener, cancel)
+    was_cached = [all(k in got.cached for k in item_keys) for item_keys in keys]
+    return list(read(range(len(keys)), got.results).values()), was_cached, got.asked
 
 
-_NOWHERE = Path("/nonexistent-author-view")
-"""SweepReport wants a results folder; a page view writes none."""
-
-
-def view(spec: RunSpec, source: str, registry: Registry, asker: Asker,
+def view(spec: RunSpec, source: str, registry: Registry, answerer: Answerer,
          on_update: Callable[[Update], None] | None = None, cancel: threading.Event | None = None) -> Preview:
     """Build, answer and score one setting's items. With `on_update`, the page hears of every item's
     prompt (and the cached answers) as soon as the prompts are built, then of each answer as the engine
     finishes it (in the engine's thread: `on_update` should hand the update on, not work on it); `cancel` (a newer edit) stops the engine and raises Cancelled."""
     began = perf_counter()
     task = get_task(spec.task)
-    run_items = build(spec, source, registry, asker)
+    run_items = build(spec, source, registry, answerer)
     built = perf_counter()
-    labels = run_items.labels
-    names = labels.labels if labels is not None else ()
+    names = run_items.labels.labels if run_items.labels is not None else ()
     shown = [_pending_view(item) for item in run_items.items]
     cached_now: list[bool] = []
 
-    def ready(got: dict[int, Any]) -> None:
+    def ready(got: dict[int, Outcome]) -> None:
         first = not cached_now
         cached_now.append(True)
-        for i, answer_ in got.items():
-            shown[i] = replace(_item_view(spec, run_items.items[i], answer_, task, labels, names), cached=first)
+        for i, outcome_ in got.items():
+            shown[i] = replace(_item_view(run_items.items[i], outcome_, task, names), cached=first)
         if on_update is not None:
             changed = range(len(shown)) if first else sorted(got)
             on_update(Update(spec.task, tuple((i, shown[i]) for i in changed), tuple(shown)))
 
-    answers, was_cached, asked = answer(spec, run_items, asker, ready if on_update is not None else None, cancel)
+    outcomes, was_cached, asked = answer(spec, run_items, answerer, ready if on_update is not None else None, cancel)
     answered = perf_counter()
-    views = [replace(_item_view(spec, item, got, task, labels, names), cached=hit)
-             for item, got, hit in zip(run_items.items, answers, was_cached, strict=True)]
+    views = [replace(_item_view(item, got, task, names), cached=hit)
+             for item, got, hit in zip(run_items.items, outcomes, was_cached, strict=True)]
     preds = [v.prediction for v in views]
     refs = [v.reference for v in views]
     scored = task.score(preds, refs) if views else {}
@@ -294,21 +264,15 @@ def _pending_view(item: PromptItem) -> ItemView:
                     stop=item.stop, output="", error=None, prediction=None, score=None, pending=True)
 
 
-def _item_view(spec: RunSpec, item: PromptItem, got: Any, task: Task, labels: LabelSet | None,
-               names: Sequence[str]) -> ItemView:
-    top: tuple[tuple[str, float], ...] = ()
-    if spec.ranks:
-        output, error = item.candidates[argmax(got)], None
-        prediction = task.pick(got, labels)
-        top = tuple(sorted(zip(names, (round(float(s), 4) for s in got), strict=True), key=lambda p: -p[1])[:TOP_LABELS])
-    else:
-        output, error = got["text"], got["error"]
-        prediction = task.predict(output, labels) if error is None else None
-    score = task.score([prediction], [item.example.target])[task.main_metric].value
+def _item_view(item: PromptItem, got: Outcome, task: Task, names: Sequence[str]) -> ItemView:
+    top = tuple(sorted(zip(names, (round(float(s), 4) for s in got.scores), strict=True),
+                       key=lambda p: -p[1])[:TOP_LABELS]) if got.scores else ()
+    score = task.score([got.prediction], [item.example.target])[task.main_metric].value
     return ItemView(id=item.example.id, source=item.example.source, reference=item.example.target,
                     demo_ids=tuple(d.id for d in item.demos),
                     segments=segments(_display_text(item.prompt), item.demos, item.example.source),
-                    stop=item.stop, output=output, error=error, prediction=prediction, score=score, top=top)
+                    stop=item.stop, output=got.output, error=got.error, prediction=got.prediction, score=score,
+                    top=top)
 
 
 def compare(a: Preview, b: Preview) -> list[PairedResult]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from icl.author.preview import Asker, ItemView, Preview, Update, compare, view
+from icl.author.preview import ItemView, Preview, Update, compare, view
 from icl.author.settings import Setting, run_spec, sweep_yaml
 from icl.config import cache_dir
 from icl.data import Registry, builtin_registry
@@ -29,6 +29,7 @@ from icl.metrics import PairedResult
 from icl.prompts.lint import lint_source
 from icl.prompts.render import template_from_source
 from icl.prompts.versions import Version, save_version, split_version, version_text, versions
+from icl.run.answer import Answerer, LazyEngine
 from icl.run.cache import CompletionCache
 from icl.spec import ModelSpec, RunSpec
 from icl.values.prompt import Prompt
@@ -98,7 +99,11 @@ class AuthorSession:
         self._cache_path = cache_path
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icl-author")
         self._engine: Engine | None = None
-        self._asked: Asker | None = None
+        self._answerer: Answerer | None = None
+        self._lazy = LazyEngine(model, factory=lambda _model: self._engine_now())
+        """The warm engine as every view reaches it: one LazyEngine for the session, so the engine's
+        start is recorded once in the cache's throughput history (which `icl plan` reads), as a sweep
+        records it."""
         self.engine_state = "not started"
         """`not started`, `starting`, `ready`, or `failed: <message>` (shown on the page)."""
 
@@ -116,15 +121,16 @@ class AuthorSession:
             self.engine_state = "ready"
         return self._engine
 
-    def _asker(self) -> Asker:
-        if self._asked is None:  # the SQLite connection is made (and used) in the worker thread only
+    def _answers(self) -> Answerer:
+        """The session's answerer (the runner's service): the warm engine and the completion cache."""
+        if self._answerer is None:  # the SQLite connection is made (and used) in the worker thread only
             cache = CompletionCache(self._cache_path or cache_dir() / "completions.sqlite")
-            self._asked = Asker(self.model, self._engine_now, cache)
-        return self._asked
+            self._answerer = Answerer(cache, self._lazy)
+        return self._answerer
 
     def _warm(self) -> None:
         try:
-            engine = self._asker().engine.get()  # through the LazyEngine, as a view would
+            engine = self._lazy.get()  # through the LazyEngine, as a view would
             # One tiny generation, not cached: an engine's first call is its slowest (vLLM on CPU warms
             # its kernels), and it should not land on the author's first edit.
             engine.generate([Prompt(text="Hello.")], GenParams(max_tokens=4, stop=("\n",)))
@@ -132,12 +138,12 @@ class AuthorSession:
             pass  # recorded in engine_state, shown on the page; the next view that needs the model tries again
 
     def _view(self, side: Side) -> Preview:
-        return view(self.spec(side.setting), side.source, self.registry, self._asker())
+        return view(self.spec(side.setting), side.source, self.registry, self._answers())
 
     def _stream(self, side: Side, on_update: Callable[[Update], None], cancel: threading.Event) -> Preview:
         if cancel.is_set():  # a newer edit came while this one waited its turn
             raise Cancelled("a newer edit came first")
-        return view(self.spec(side.setting), side.source, self.registry, self._asker(), on_update, cancel)
+        return view(self.spec(side.setting), side.source, self.registry, self._answers(), on_update, cancel)
 
     def _diff(self, setting: Setting, old: int, new: int) -> VersionDiff:
         name = split_version(setting.template)[0]
@@ -156,9 +162,9 @@ class AuthorSession:
         if self._engine is not None and self._factory is None:  # a supplied engine belongs to its owner
             self._engine.close()
         self._engine = None
-        if self._asked is not None:
-            self._asked.cache.close()
-            self._asked = None
+        if self._answerer is not None:
+            self._answerer.cache.close()
+            self._answerer = None
 
     # --- from any thread --------------------------------------------------------------------------
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:

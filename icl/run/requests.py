@@ -1,8 +1,9 @@
 """What a built run asks of its engine: each item's requests (a generation, or one score per candidate
-label), each under the cache key its answer is stored by.
+label), each under the cache key its answer is stored by, and what an item's answers say (`outcome`).
 
 One builder (`item_requests`) for everyone who needs to know: the runner sends exactly these, `icl
-plan` counts exactly these, and the no-op check compares runs by them. Cache keys are the engine
+plan` counts exactly these, and the no-op check compares runs by them; one reader (`outcome`) for the
+runner's predictions and the authoring page's items. Cache keys are the engine
 identity (engine, model and its files' fingerprint, output-changing arguments), the decoding
 parameters and the exact prompt.
 """
@@ -10,13 +11,16 @@ parameters and the exact prompt.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from icl.engines import GenParams
 from icl.engines.models import model_fingerprint
 from icl.run.cache import cache_key
 from icl.spec import ModelSpec, RunSpec
+from icl.tasks import argmax, get_task
+from icl.values import LabelSet
 from icl.values.prompt import Prompt
 
 if TYPE_CHECKING:
@@ -87,3 +91,29 @@ def item_requests(spec: RunSpec, item: PromptItem, identity: str) -> tuple[Reque
 def item_keys(spec: RunSpec, item: PromptItem, identity: str) -> tuple[str, ...]:
     """The cache keys of an item's answers, in `item_requests` order."""
     return tuple(r.key for r in item_requests(spec, item, identity))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An item's answers read back: the output, its error, and the task's prediction."""
+
+    output: str
+    """The generation, or (a ranking mode) the best label's continuation."""
+    error: str | None
+    prediction: str | None
+    """None where the generation failed."""
+    scores: tuple[float, ...] = ()
+    """A ranking mode: every label's summed log-probability, in label order."""
+
+
+def outcome(spec: RunSpec, item: PromptItem, keys: Sequence[str], results: Mapping[str, Any],
+            labels: LabelSet | None) -> Outcome:
+    """What an item's answers (under its `item_keys`) say: the best-scored label, or the generation
+    and the prediction the task reads from it."""
+    task = get_task(spec.task)
+    if spec.ranks:
+        scores = [results[k] for k in keys]
+        return Outcome(item.candidates[argmax(scores)], None, task.pick(scores, labels), tuple(scores))
+    got = results[keys[0]]
+    prediction = task.predict(got["text"], labels) if got["error"] is None else None
+    return Outcome(got["text"], got["error"], prediction)

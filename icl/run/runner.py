@@ -9,36 +9,52 @@ only started when something is missing, so re-running a finished sweep makes no 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress
 
 from icl.analysis.results import write_json, write_jsonl, write_labels, write_run_list, write_tables
 from icl.analysis.scoring import write_metrics
 from icl.config import cache_dir
-from icl.engines import Engine, GenParams
+from icl.engines import Engine
+from icl.run.answer import Answerer, CachedLabeler, LazyEngine, Listener, advance, bar_listener, progress_bar
 from icl.run.cache import CompletionCache
-from icl.run.engine_calls import (
-    CachedLabeler,
-    LazyEngine,
-    SweepReport,
-    advance,
-    generate_missing,
-    progress_bar,
-    score_missing,
-)
 from icl.run.items import RunItems, build_items
 from icl.run.noops import SameAs
 from icl.run.prepare import prepare_runs
-from icl.run.requests import GenRequest, engine_identity, item_keys, item_requests
+from icl.run.requests import Request, engine_identity, item_keys, item_requests, outcome
 from icl.run.timings import Phases, process_age
 from icl.spec import ModelSpec, RunSpec, spec_to_json
 from icl.sweep.load import Sweep
-from icl.tasks import argmax, get_task
 from icl.values.prompt import Prompt
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did: where it wrote, and how much the engines were asked."""
+
+    sweep_dir: Path
+    runs: list[str] = field(default_factory=list)
+    generated: int = 0
+    scored: int = 0
+    cached: int = 0
+    engine_calls: int = 0
+    logs: list[Path] = field(default_factory=list)
+    """Engine log files written."""
+    collapsed: int = 0
+    """Runs of the sweep collapsed into others (identical prompts; icl.run.noops)."""
+    phases: Phases = field(default_factory=Phases)
+
+    def count(self, answerer: Answerer, engine: LazyEngine) -> None:
+        """Add what one model's answerer and engine did."""
+        self.generated += answerer.generated
+        self.scored += answerer.scored
+        self.cached += answerer.cached
+        self.engine_calls += engine.calls
+        self.logs += engine.logs
 
 
 def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Console | None = None,
@@ -74,23 +90,31 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
             built = dict(prepared.built)
             for spec, run_items in built.items():
                 _write_spec(sweep_dir, spec, run_items, prepared.same_as.get(spec, ()))
+            listener = bar_listener(progress)
             for model in models:  # one model in memory at a time
-                labeler = CachedLabeler(model, cache, engines[model], progress, report, chunk_size)
+                answerer = Answerer(cache, engines[model], report.phases, chunk_size)
+                labeler = CachedLabeler(model, answerer, listener)
                 for spec in prepared.runs:  # demos the model labels itself: built now that it is here
                     if spec.model == model and spec not in built:
                         with report.phases.rest("prompt build"):
                             built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, report.phases)
                         _write_spec(sweep_dir, spec, built[spec], prepared.same_as.get(spec, ()))
                 items = {spec: built[spec] for spec in prepared.runs if spec.model == model}
-                _run_model(engines[model], items, sweep_dir, cache, fresh, progress, chunk_size, report)
-                report.engine_calls += engines[model].calls
-                report.logs += engines[model].logs
+                _run_model(answerer, model, items, sweep_dir, fresh, listener, report)
+                report.count(answerer, engines[model])
                 with report.phases.phase("engine close"):
                     engines[model].close()
     finally:
         for engine in engines.values():
             engine.close()
         cache.close()
+    _write_summaries(sweep, report)
+    return report
+
+
+def _write_summaries(sweep: Sweep, report: SweepReport) -> None:
+    """The sweep's tables, its gains where it declares comparisons, and timings.json (last: it times the rest)."""
+    sweep_dir = report.sweep_dir
     with report.phases.phase("writing results"):
         write_tables(sweep_dir)
     if sweep.gains:
@@ -100,7 +124,6 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
 
             write_gains(sweep_dir, compute_study(sweep_dir, sweep.gains), not_compared(sweep_dir, sweep.gains))
     write_json(sweep_dir / "timings.json", report.phases.to_json(process_age()))
-    return report
 
 
 def _write_spec(sweep_dir: Path, spec: RunSpec, run_items: RunItems, same_as: Sequence[SameAs]) -> None:
@@ -120,28 +143,20 @@ def _write_spec(sweep_dir: Path, spec: RunSpec, run_items: RunItems, same_as: Se
         write_labels(run_dir, run_items.labels)
 
 
-def _run_model(engine: LazyEngine, items: dict[RunSpec, RunItems], sweep_dir: Path, cache: CompletionCache,
-               fresh: bool, progress: Progress, chunk_size: int, report: SweepReport) -> None:
-    model = engine.model
+def _run_model(answerer: Answerer, model: ModelSpec, items: dict[RunSpec, RunItems], sweep_dir: Path,
+               fresh: bool, listener: Listener, report: SweepReport) -> None:
+    """Answer all of a model's runs together (their requests pooled and de-duplicated), then write each."""
     identity = engine_identity(model)
-    gen_requests: dict[str, tuple[Prompt, GenParams]] = {}
-    score_requests: dict[str, tuple[Prompt, str]] = {}
+    requests: list[Request] = []
+    keys: dict[RunSpec, list[tuple[str, ...]]] = {}
     with report.phases.phase("cache lookup"):
-        keys: dict[RunSpec, list[tuple[str, ...]]] = {}
         for spec, run_items in items.items():
             keys[spec] = []
             for item in run_items.items:
-                requests = item_requests(spec, item, identity)
-                keys[spec].append(tuple(r.key for r in requests))
-                for r in requests:
-                    if isinstance(r, GenRequest):
-                        gen_requests[r.key] = (r.prompt, r.params)
-                    else:
-                        score_requests[r.key] = (r.prompt, r.continuation)
-        results: dict[str, Any] = {} if fresh else cache.get_many(list(gen_requests) + list(score_requests))
-    report.cached += len(results)
-    generate_missing(engine, gen_requests, results, cache, progress, chunk_size, model.name, report)
-    score_missing(engine, score_requests, results, cache, progress, model.name, report)
+                asked = item_requests(spec, item, identity)
+                keys[spec].append(tuple(r.key for r in asked))
+                requests += asked
+    results = answerer.answer(requests, model.name, listener, fresh=fresh).results
     for spec, run_items in items.items():
         write_run(sweep_dir / spec.run_id, spec, run_items, identity, results, report.phases, keys[spec])
         report.runs.append(spec.run_id)
@@ -151,10 +166,9 @@ def _prompt_json(prompt: Prompt) -> Any:
     return prompt.text if prompt.messages is None else [{"role": r, "content": c} for r, c in prompt.messages]
 
 
-def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, results: dict[str, Any],
+def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, results: Mapping[str, Any],
               phases: Phases | None = None, keys: Sequence[tuple[str, ...]] | None = None) -> None:
     """predictions.jsonl and metrics.json of one run (`keys`: each item's cache keys, if known)."""
-    task = get_task(spec.task)
     labels = run_items.labels.labels if run_items.labels is not None else ()
     phases = phases or Phases()
     rows = []
@@ -168,16 +182,13 @@ def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, 
                 row["hints"] = list(item.hints)
             if any(d.provenance for d in item.demos):
                 row["demo_provenance"] = [dict(d.provenance) for d in item.demos]
+            got = outcome(spec, item, answer_keys, results, run_items.labels)
             if spec.ranks:
-                scores = [results[k] for k in answer_keys]
-                row.update({"output": item.candidates[argmax(scores)], "prediction": task.pick(scores, run_items.labels),
-                            "error": None,
-                            "label_scores": {lb: round(s, 4) for lb, s in zip(labels, scores, strict=True)}})
+                row.update({"output": got.output, "prediction": got.prediction, "error": None,
+                            "label_scores": {lb: round(s, 4) for lb, s in zip(labels, got.scores, strict=True)}})
             else:
-                got = results[answer_keys[0]]
-                output = got["text"]
-                row.update({"stop": list(item.stop), "output": output, "error": got["error"],
-                            "prediction": task.predict(output, run_items.labels) if got["error"] is None else None})
+                row.update({"stop": list(item.stop), "output": got.output, "error": got.error,
+                            "prediction": got.prediction})
             rows.append(row)
         write_jsonl(run_dir / "predictions.jsonl", rows)
     with phases.phase("scoring"):

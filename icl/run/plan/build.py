@@ -195,8 +195,8 @@ class _Planner:
     def keys(self, spec: RunSpec) -> _RunKeys | None:
         from icl.augment.augmenters import needs_model
         from icl.data import load_run
+        from icl.run.answer import Answerer, CachedLabeler, NeedsModel
         from icl.run.cache import cache_key
-        from icl.run.engine_calls import CachedLabeler, NeedsModel
         from icl.run.items import build_items, check_pool
         from icl.run.requests import engine_identity
         from icl.spec import spec_to_json
@@ -213,7 +213,8 @@ class _Planner:
             self.unbuilt.add(spec)  # still waiting for the same labels: not worth building again
             self.waiting[memo_key] = needs
         else:
-            labeler = CachedLabeler(spec.model, self.cache) if needs_model(spec) and self.cache is not None else None
+            labeler = (CachedLabeler(spec.model, Answerer(self.cache)) if needs_model(spec) and self.cache is not None
+                       else None)
             try:
                 found = _run_keys(spec, build_items(spec, self.sweep.datasets, labeler=labeler), identity,
                                   self.counter(spec.model))
