@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from icl.config import cache_dir
+from icl.config import derived_dir
 
 FORMAT = 1
 """Bumped when the layout of stored values changes (old files are then never read)."""
@@ -87,7 +87,7 @@ def text_digest(texts: Iterable[str]) -> str:
 
 
 def _path(kind: str, digest: str) -> Path:
-    return cache_dir() / "derived" / kind / f"{digest}.marshal"
+    return derived_dir() / kind / f"{digest}.marshal"
 
 
 def load(kind: str, digest: str) -> Any | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from icl import derived
 from icl.data import builtin_registry
 from icl.data.load import _label_set, _load, label_set, load_examples
@@ -14,6 +16,12 @@ from icl.run.requests import score_key, score_keys
 from icl.shots.bm25 import Bm25Index
 from icl.values import Example
 from icl.values.prompt import Prompt
+
+
+@pytest.fixture(autouse=True)
+def _own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This file's tests start from an empty derived folder (the session shares one elsewhere)."""
+    monkeypatch.setenv("ICL_DERIVED_DIR", str(tmp_path / "cache" / "derived"))
 
 
 def test_a_value_is_read_back_and_a_failed_computation_stores_nothing(tmp_path: Path) -> None:
