@@ -47,6 +47,14 @@ def cache_dir() -> Path:
     return path
 
 
+def derived_dir() -> Path:
+    """Derived data kept between processes (icl.derived): `$ICL_DERIVED_DIR`, else `derived/` in the cache
+    folder. Keyed on content, so it may be shared where completion caches are not (the test suite shares one
+    per session while each test keeps its own completion cache)."""
+    env = os.environ.get("ICL_DERIVED_DIR")
+    return Path(env).expanduser() if env else cache_dir() / "derived"
+
+
 def models_dir() -> Path:
     """Converted models: `$ICL_MODELS_DIR`, else `~/.cache/icl/models` (kept apart from the completion
     cache so that a throw-away cache never forces a model conversion)."""

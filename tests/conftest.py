@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,20 @@ def _isolated_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test writes results and completion caches into its own folder, never into the repo."""
     monkeypatch.setenv("ICL_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("ICL_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_derived_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One folder of derived data (icl.derived: parsed splits, leak exclusions, BM25 rankings) for the whole
+    session: its keys hash the content they were computed from, so sharing it changes no result, while each
+    test still gets its own completion cache. tests/test_derived.py checks the cache itself in its own folder."""
+    before = os.environ.get("ICL_DERIVED_DIR")
+    os.environ["ICL_DERIVED_DIR"] = str(tmp_path_factory.mktemp("derived"))
+    yield
+    if before is None:
+        del os.environ["ICL_DERIVED_DIR"]
+    else:
+        os.environ["ICL_DERIVED_DIR"] = before
 
 
 @pytest.fixture(scope="session")

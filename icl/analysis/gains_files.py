@@ -10,6 +10,8 @@ from pathlib import Path
 from icl.analysis.gains import ClassGains, Gain, Study, class_gains, is_significant
 from icl.analysis.study import ALPHA, Replicability
 from icl.languages import get_language
+from icl.metrics.base import RESAMPLES
+from icl.sweep.comparisons import Comparison
 
 
 def read_study(path: Path) -> Study:
@@ -107,6 +109,31 @@ def gains_markdown(study: Study, notes: Sequence[str] = (), fdr: bool = False) -
     if notes:
         lines += ["", "## Not compared: identical prompts", "", *(f"- {n}" for n in notes)]
     return "\n".join(lines) + "\n"
+
+
+GAINS_FILES = ("gains.json", "gains.csv", "gains.md")
+"""What `write_gains` writes, in a sweep's folder."""
+
+
+def write_sweep_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamples: int = RESAMPLES) -> Path:
+    """`write_gains` of the sweep's study and notes, byte for byte, but computed only when its inputs changed:
+    the files are kept (icl.derived) under a key over the comparisons, `resamples` and every run's spec.json
+    and predictions.jsonl, so a re-run whose answers all came from the cache skips the bootstraps."""
+    from icl import derived
+    from icl.analysis.gains import compute_study, not_compared
+    from icl.analysis.results import run_dirs
+
+    inputs = [(run.name, derived.file_digest(run / "spec.json", memo=False),
+               derived.file_digest(run / "predictions.jsonl", memo=False)) for run in run_dirs(sweep_dir)]
+    digest = derived.key("gains", tuple(comparisons), resamples, inputs)
+    stored = derived.load("gains", digest)
+    if stored is None:
+        md = write_gains(sweep_dir, compute_study(sweep_dir, comparisons, resamples), not_compared(sweep_dir, comparisons))
+        derived.save("gains", digest, tuple((sweep_dir / name).read_bytes() for name in GAINS_FILES))
+        return md
+    for name, data in zip(GAINS_FILES, stored, strict=True):
+        (sweep_dir / name).write_bytes(data)
+    return sweep_dir / "gains.md"
 
 
 def write_gains(sweep_dir: Path, study: Study, notes: Sequence[str] = (), fdr: bool = False) -> Path:

@@ -10,13 +10,11 @@ import io
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from icl.errors import DataError
 from icl.languages import pair_label
-from icl.metrics import Score
 from icl.spec import default_dataset
 from icl.values import LabelSet
 
@@ -77,10 +75,10 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def metrics_body(run_id: str, task: str, scores: Mapping[str, Score], postprocess: str, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """metrics.json content: every score with its signature."""
-    return {"run_id": run_id, "task": task, "postprocess": postprocess,
-            "scores": {name: asdict(score) for name, score in scores.items()}, **extra}
+def metrics_json(run_id: str, task: str, scores: Mapping[str, Mapping[str, Any]], postprocess: str,
+                 extra: Mapping[str, Any]) -> dict[str, Any]:
+    """metrics.json content from scores already in their JSON form (`asdict` of each Score)."""
+    return {"run_id": run_id, "task": task, "postprocess": postprocess, "scores": dict(scores), **extra}
 
 
 LABELS_FILE = "labels.json"

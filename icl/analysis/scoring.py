@@ -6,11 +6,14 @@ re-scoring needs neither the model nor the data set's files.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from icl.analysis.results import metrics_body, read_json, read_jsonl, read_labels, write_json
+from icl import derived
+from icl.analysis.results import metrics_json, read_json, read_jsonl, read_labels, write_json
 from icl.tasks import get_mode, get_task
 
 
@@ -32,10 +35,20 @@ def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequen
     warnings += read_json(spec_path).get("leak_warnings", []) if spec_path.is_file() else []
     if warnings:
         extra["warnings"] = warnings
-    body = metrics_body(run_id, task, the_task.score(preds, [r["reference"] for r in rows]),
+    body = metrics_json(run_id, task, scores_json(task, preds, [r["reference"] for r in rows]),
                         get_mode(task, mode).note, extra)
     write_json(run_dir / "metrics.json", body)
     return body
+
+
+def scores_json(task: str, preds: Sequence[Any], refs: Sequence[str]) -> dict[str, Any]:
+    """The task's scores of these predictions, as metrics.json writes them. Kept on disk (icl.derived) keyed
+    on the predictions and references: sacrebleu's corpus statistics were most of what a cached re-run
+    still spent scoring."""
+    digest = derived.key("scores", task, derived.text_digest([json.dumps([list(preds), list(refs)], ensure_ascii=False)]))
+    text = derived.cached("scores", digest, lambda: json.dumps({name: asdict(score) for name, score in
+                                                                 get_task(task).score(preds, refs).items()}))
+    return json.loads(text)
 
 
 def rescore_run(run_dir: Path) -> bool:

@@ -13,6 +13,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from icl import derived
 from icl.config import data_dir
 from icl.data.declaration import SHIPPED_KINDS, DatasetSpec, Registry, builtin_registry
 from icl.data.files import Stamp, stamp
@@ -55,7 +56,24 @@ def _files_stamp(spec: DatasetSpec, split: str, langs: tuple[str, ...]) -> Stamp
 
 @lru_cache(maxsize=SPLITS_CACHED)
 def _load(spec: DatasetSpec, split: str, src: str, tgt: str, root: Path, state: Stamp) -> tuple[Example, ...]:
-    del root, state  # part of the cache key only: an edited file or another data folder is read again
+    """A split's Examples, read once per process (keyed on the files' state: an edited file or another data
+    folder is read again) and kept on disk keyed on the files' bytes, so a later process skips parsing."""
+    if not state:  # `hf`: the datasets library keeps its own cache
+        return _read(spec, split, src, tgt)
+    digest = derived.key("examples", spec, split, src, tgt, str(root), [derived.file_digest(Path(p)) for p, _, _ in state])
+    return derived.cached("examples", digest, lambda: _read(spec, split, src, tgt), _encode, _decode)
+
+
+def _encode(examples: tuple[Example, ...]) -> tuple:
+    return tuple((e.id, e.source, e.target, e.src_lang, e.tgt_lang, e.origin, e.scenario, e.provenance)
+                 for e in examples)
+
+
+def _decode(rows: tuple) -> tuple[Example, ...]:
+    return tuple(Example(*row) for row in rows)
+
+
+def _read(spec: DatasetSpec, split: str, src: str, tgt: str) -> tuple[Example, ...]:
     origin = spec.origin.replace("{split}", split)
     if spec.format == "lines":
         s_lang, t_lang = get_language(src), get_language(tgt)
@@ -155,9 +173,18 @@ def label_set(spec: DatasetSpec, lang: str) -> LabelSet:
 
 @lru_cache(maxsize=SPLITS_CACHED)
 def _label_set(spec: DatasetSpec, lang: str, root: Path, state: Stamp) -> LabelSet:
-    del root, state  # cache key only
+    """Read once per process, and kept on disk keyed on the bytes of every split's file (a re-run or
+    `icl plan` then reads no split that its runs do not score or draw demos from)."""
     if spec.parallel:
         raise ConfigError(f"{spec.where}: task: {spec.name} is a {spec.task} data set; it has no labels")
+    if not state:
+        return _read_label_set(spec, lang)
+    digest = derived.key("labels", spec, lang, str(root), [derived.file_digest(Path(p)) for p, _, _ in state])
+    return derived.cached("labels", digest, lambda: _read_label_set(spec, lang),
+                          lambda ls: (ls.labels, dict(ls.groups), ls.test_only), lambda row: LabelSet(*row))
+
+
+def _read_label_set(spec: DatasetSpec, lang: str) -> LabelSet:
     by_split = {split: load_examples(spec, split, lang) for split in spec.splits}
     groups: dict[str, str] = {}
     for examples in by_split.values():

@@ -21,6 +21,7 @@ minimum detectable effect needs (icl.analysis.power).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from icl.metrics.base import RESAMPLES, PairedResult
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 _CHUNK = 4096
 
 
+@lru_cache(maxsize=8)
 def resample_weights(n: int, resamples: int, seed: int) -> np.ndarray:
     """How often each of n items is drawn in each resample (resamples x n): a bootstrap over items as counts,
     so a resampled corpus statistic is one matrix product. Seeded: the same (n, resamples, seed) gives the
@@ -38,7 +40,22 @@ def resample_weights(n: int, resamples: int, seed: int) -> np.ndarray:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+    weights.setflags(write=False)  # kept per process (the same n, resamples and seed draw it alike): read only
+    return weights
+
+
+@lru_cache(maxsize=4096)
+def _exact_binomial(wins: int, discordant: int) -> tuple[float, float, float, float, float]:
+    """McNemar's exact test as (two-sided p, p greater, p less, CI low, CI high of the win share): a pure
+    function of two counts, computed once per process for each (scipy's exact interval is a root search,
+    and a sweep or a simulation meets the same counts again and again)."""
+    from scipy.stats import binomtest
+
+    test = binomtest(wins, discordant, 0.5)
+    ci = test.proportion_ci(0.95, method="exact")
+    return (min(1.0, float(test.pvalue)), float(binomtest(wins, discordant, 0.5, alternative="greater").pvalue),
+            float(binomtest(wins, discordant, 0.5, alternative="less").pvalue), float(ci.low), float(ci.high))
 
 
 def bootstrap_deltas(baseline: np.ndarray, system: np.ndarray, score: Callable[[np.ndarray], np.ndarray],
@@ -103,7 +120,6 @@ def mcnemar_accuracy(baseline_correct: Sequence[bool], system_correct: Sequence[
     `resamples` and `seed` only draw the item-level bootstrap of the gain that a class interval (two-level
     bootstrap, icl.analysis.study) resamples; p and the interval are exact."""
     import numpy as np
-    from scipy.stats import binomtest
 
     n = len(baseline_correct)
     if n != len(system_correct) or n == 0:
@@ -117,13 +133,9 @@ def mcnemar_accuracy(baseline_correct: Sequence[bool], system_correct: Sequence[
         p = p_greater = p_less = 1.0
         low = high = 0.0
     else:
-        test = binomtest(wins, discordant, 0.5)
-        p = min(1.0, float(test.pvalue))
-        p_greater = float(binomtest(wins, discordant, 0.5, alternative="greater").pvalue)
-        p_less = float(binomtest(wins, discordant, 0.5, alternative="less").pvalue)
-        ci = test.proportion_ci(0.95, method="exact")
+        p, p_greater, p_less, ci_low, ci_high = _exact_binomial(wins, discordant)
         share = 100.0 * discordant / n
-        low, high = share * (2 * float(ci.low) - 1), share * (2 * float(ci.high) - 1)
+        low, high = share * (2 * ci_low - 1), share * (2 * ci_high - 1)
     stats = np.stack([a, s], axis=1).astype(np.float64)
     draws = bootstrap_deltas(stats[:, [0]], stats[:, [1]], lambda x: 100.0 * x[:, 0] / n, resamples, seed)
     return PairedResult("accuracy", round(base, 4), round(sys_, 4), round(sys_ - base, 4), round(low, 4),

@@ -14,7 +14,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,15 @@ change; old history should fade)."""
 def cache_key(*parts: Any) -> str:
     """sha256 over the JSON of the parts (stable across processes and machines)."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def cache_keys(head: Sequence[Any], tails: Iterable[Any]) -> list[str]:
+    """`cache_key(*head, tail)` for each tail, the head's JSON written once: an intent item ranks 60
+    labels after one prompt, and serialising that prompt per label was most of a cached re-run's lookup.
+    Equal keys, since a JSON list is its items' JSON joined by ", " between brackets."""
+    prefix = json.dumps(list(head), sort_keys=True, ensure_ascii=False)[:-1] + (", " if head else "")
+    return [hashlib.sha256((prefix + json.dumps(tail, sort_keys=True, ensure_ascii=False) + "]").encode()).hexdigest()
+            for tail in tails]
 
 
 class CompletionCache:

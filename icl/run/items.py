@@ -72,7 +72,7 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
     if augmenter is not None:
         pool, hint_fn = augmenter(spec, data, labeler, registry)
     rng = random.Random(spec.seed)
-    select = prepare(spec.selector, pool, data.test if spec.shots else (), spec.fixed_ids)
+    select = prepare(spec.selector, pool, data.test if spec.shots else (), spec.fixed_ids, spec.shots)
     template = template or load_template(spec.template)
     cand_args = task.answer_args(data.labels) if spec.ranks else []
     items = []

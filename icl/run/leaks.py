@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from icl import derived
 from icl.values import Example
 
 LEAK = 0.9
@@ -166,14 +167,30 @@ def scored_index(items: Sequence[Example], parallel: bool) -> ScoredIndex:
 
 def exclude(pool: Sequence[Example], scored: Sequence[Example], parallel: bool) -> tuple[list[Example], int]:
     """The pool without the items that leak (the same item, or a text at or above LEAK), and how many
-    were dropped: what a held-out pool does before any demo is chosen."""
-    index = scored_index(scored, parallel)
-    kept = []
-    for ex in pool:
-        found = index.overlap(ex, parallel)
-        if found is None or found.similarity < LEAK:
-            kept.append(ex)
+    were dropped: what a held-out pool does before any demo is chosen. Comparing a large pool with the
+    scored texts takes seconds, so which positions leak is kept on disk (icl.derived), keyed on both
+    sides' ids, origins, languages and texts."""
+    digest = derived.key("exclude", examples_digest(pool), examples_digest(scored), parallel, LEAK, GRAM)
+    dropped = set(derived.cached("leaks", digest, lambda: _leaking(pool, scored, parallel)))
+    kept = [ex for i, ex in enumerate(pool) if i not in dropped]
     return kept, len(pool) - len(kept)
+
+
+def _leaking(pool: Sequence[Example], scored: Sequence[Example], parallel: bool) -> tuple[int, ...]:
+    """Positions of the pool items that are a scored item or a text at or above LEAK against one."""
+    index = scored_index(scored, parallel)
+    out = []
+    for i, ex in enumerate(pool):
+        found = index.overlap(ex, parallel)
+        if found is not None and found.similarity >= LEAK:
+            out.append(i)
+    return tuple(out)
+
+
+def examples_digest(examples: Sequence[Example]) -> str:
+    """What the leak check reads of Examples, hashed: identity (origin, id), languages and both texts."""
+    return derived.text_digest(f"{ex.origin}\0{ex.id}\0{ex.src_lang}\0{ex.tgt_lang}\0{ex.source}\0{ex.target}"
+                               for ex in examples)
 
 
 @dataclass(frozen=True)

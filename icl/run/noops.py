@@ -28,7 +28,7 @@ from typing import Any
 
 from icl.prompts.render import load_template, template_variables
 from icl.run.items import RunItems
-from icl.run.requests import GenRequest, item_requests
+from icl.run.requests import gen_params
 from icl.spec import RunSpec
 
 BASELINES: dict[str, Any] = {"augment": "none", "morph": False}
@@ -51,13 +51,13 @@ def fingerprint(spec: RunSpec, run_items: RunItems, identity: str) -> str:
     digest = hashlib.sha256(identity.encode())
     for item in run_items.items:
         parts: list[Any] = [item.example.target]
-        for request in item_requests(spec, item, identity):
-            if isinstance(request, GenRequest):
-                params = request.params
-                parts.append([request.prompt.as_key(), params.max_tokens, list(params.stop), params.temperature,
-                              params.seed if params.temperature > 0 else None])
-            else:
-                parts.append([request.prompt.as_key(), request.continuation])
+        prompt = item.prompt.as_key()
+        if spec.ranks:  # what item_requests would send, without hashing a cache key per label
+            parts += [[prompt, continuation] for continuation in item.candidates]
+        else:
+            params = gen_params(spec, item)
+            parts.append([prompt, params.max_tokens, list(params.stop), params.temperature,
+                          params.seed if params.temperature > 0 else None])
         digest.update(json.dumps(parts, ensure_ascii=False).encode())
     return digest.hexdigest()
 

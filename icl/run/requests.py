@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from icl.engines import GenParams
 from icl.engines.models import model_fingerprint
-from icl.run.cache import cache_key
+from icl.run.cache import cache_key, cache_keys
 from icl.spec import ModelSpec, RunSpec
 from icl.tasks import argmax, get_task
 from icl.values import LabelSet
@@ -53,6 +53,11 @@ def score_key(identity: str, prompt: Prompt, continuation: str) -> str:
     return cache_key("score", identity, prompt.as_key(), continuation)
 
 
+def score_keys(identity: str, prompt: Prompt, continuations: Sequence[str]) -> list[str]:
+    """`score_key` of each continuation after one prompt (the prompt serialised once)."""
+    return cache_keys(("score", identity, prompt.as_key()), continuations)
+
+
 def gen_params(spec: RunSpec, item: PromptItem) -> GenParams:
     """The decoding parameters of a generated item (the template's stop strings, the run's limits)."""
     return GenParams(max_tokens=spec.max_tokens, stop=item.stop, seed=spec.seed)
@@ -83,7 +88,8 @@ def item_requests(spec: RunSpec, item: PromptItem, identity: str) -> tuple[Reque
     """An item's requests: one score per candidate (a ranking mode, aligned with the run's labels),
     or its one generation."""
     if spec.ranks:
-        return tuple(ScoreRequest(score_key(identity, item.prompt, c), item.prompt, c) for c in item.candidates)
+        return tuple(ScoreRequest(key, item.prompt, c)
+                     for key, c in zip(score_keys(identity, item.prompt, item.candidates), item.candidates, strict=True))
     params = gen_params(spec, item)
     return (GenRequest(gen_key(identity, item.prompt, params), item.prompt, params),)
 

@@ -119,10 +119,9 @@ def _write_summaries(sweep: Sweep, report: SweepReport) -> None:
         write_tables(sweep_dir)
     if sweep.gains:
         with report.phases.phase("gains"):
-            from icl.analysis.gains import compute_study, not_compared
-            from icl.analysis.gains_files import write_gains
+            from icl.analysis.gains_files import write_sweep_gains
 
-            write_gains(sweep_dir, compute_study(sweep_dir, sweep.gains), not_compared(sweep_dir, sweep.gains))
+            write_sweep_gains(sweep_dir, sweep.gains)
     write_json(sweep_dir / "timings.json", report.phases.to_json(process_age()))
 
 

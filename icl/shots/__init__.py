@@ -64,12 +64,16 @@ def get_selector(name: str, ids: Sequence[str] = ()) -> Selector:
     return SELECTORS[name]
 
 
-def prepare(name: str, pool: Sequence[Example], queries: Sequence[Example], ids: Sequence[str] = ()) -> Prepared:
+def prepare(name: str, pool: Sequence[Example], queries: Sequence[Example], ids: Sequence[str] = (),
+            k: int = 0) -> Prepared:
     """The selector of one run, bound to its pool. Index-based selectors build (or find) their index
-    here, once, and the similarity selector embeds every query of the run in one batch."""
+    here, once: BM25 ranks every query of the run for `k` demos up front (from disk where a process
+    before did), and the similarity selector embeds every query of the run in one batch."""
     select = get_selector(name, ids)
     if name == "bm25":
         index = bm25_index(pool)
+        if queries and k:
+            index.prefetch(queries, k)
         return lambda query, k, rng: index.top(query, k)
     if name == "similar":
         from icl.shots.similar import similar_index

@@ -6,8 +6,10 @@ import hashlib
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from functools import cache
 from typing import Any, Generic, TypeVar
 
+from icl import derived
 from icl.shots.basic import eligible
 from icl.values import Example
 
@@ -46,25 +48,67 @@ def pool_digest(pool: Sequence[Example]) -> str:
 
 
 class Bm25Index:
-    """A BM25 index over a pool's sources (bm25s), built once per pool and reused for every query."""
+    """A BM25 index over a pool's sources (bm25s), built once per pool, and only when a query's ranking is
+    not known yet: `prefetch` reads the rankings a process before made for the same pool and queries
+    (icl.derived), so a re-run never tokenises the pool or imports bm25s."""
 
-    def __init__(self, pool: Sequence[Example]) -> None:
-        bm25s = import_bm25s()
-
+    def __init__(self, pool: Sequence[Example], digest: str = "") -> None:
         self.pool = list(pool)
-        self.retriever = bm25s.BM25()
-        tokens = bm25s.tokenize([ex.source for ex in self.pool], stopwords=None, show_progress=False)
-        self.retriever.index(tokens, show_progress=False)
+        self.digest = digest or pool_digest(self.pool)
+        self._retriever: Any = None
+        self._ranked: dict[tuple[str, int], tuple[int, ...] | None] = {}
+        """(query source, depth) -> pool positions, best first; None for a query with no indexable word."""
+
+    def _built(self) -> Any:
+        if self._retriever is None:
+            bm25s = import_bm25s()
+            self._retriever = bm25s.BM25()
+            tokens = bm25s.tokenize([ex.source for ex in self.pool], stopwords=None, show_progress=False)
+            self._retriever.index(tokens, show_progress=False)
+        return self._retriever
+
+    def _rank(self, source: str, n: int) -> tuple[int, ...] | None:
+        if (source, n) not in self._ranked:
+            bm25s = import_bm25s()
+            tokens = bm25s.tokenize([source], stopwords=None, show_progress=False)
+            ranked = None
+            if tokens.vocab:
+                docs, _scores = self._built().retrieve(tokens, k=n, show_progress=False)
+                ranked = tuple(int(i) for i in docs[0])
+            self._ranked[(source, n)] = ranked
+        return self._ranked[(source, n)]
+
+    def _depth(self, k: int) -> int:
+        return min(len(self.pool), k + 8)  # room for the query itself or its duplicates
 
     def top(self, query: Example, k: int) -> list[Example]:
-        bm25s = import_bm25s()
-        n = min(len(self.pool), k + 8)  # room for the query itself or its duplicates
-        tokens = bm25s.tokenize([query.source], stopwords=None, show_progress=False)
-        if not tokens.vocab:  # a query with no indexable word: fall back to pool order
+        ranked = self._rank(query.source, self._depth(k))
+        if ranked is None:  # a query with no indexable word: fall back to pool order
             return eligible(self.pool, query)[:k]
-        docs, _scores = self.retriever.retrieve(tokens, k=n, show_progress=False)
-        ranked = [self.pool[int(i)] for i in docs[0]]
-        return eligible(ranked, query)[:k]
+        return eligible([self.pool[i] for i in ranked], query)[:k]
+
+    def prefetch(self, queries: Sequence[Example], k: int) -> None:
+        """Rank every query of a run for `k` demos: read from disk where they were ranked before (same
+        pool content, query sources, depth, bm25s version), else ranked here and stored."""
+        n = self._depth(k)
+        sources = sorted({q.source for q in queries})
+        digest = derived.key("bm25", self.digest, n, _bm25s_version(), derived.text_digest(sources))
+        stored = derived.load("bm25", digest)
+        if stored is None:
+            stored = [self._rank(source, n) for source in sources]
+            derived.save("bm25", digest, stored)
+        self._ranked.update(((source, n), ranked) for source, ranked in zip(sources, stored, strict=True))
+
+
+@cache
+def _bm25s_version() -> str:
+    """The installed bm25s's version, read without importing it (another version may rank differently)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bm25s")
+    except PackageNotFoundError:
+        return "not installed"
 
 
 K = TypeVar("K", bound=Hashable)
@@ -101,4 +145,5 @@ _INDEXES: Indexes[str, Bm25Index] = Indexes(INDEXES_KEPT)
 
 def bm25_index(pool: Sequence[Example]) -> Bm25Index:
     """The (cached) index of a pool, keyed on its content."""
-    return _INDEXES.get(pool_digest(pool), lambda: Bm25Index(pool))
+    digest = pool_digest(pool)
+    return _INDEXES.get(digest, lambda: Bm25Index(pool, digest))
