@@ -246,7 +246,9 @@ def test_save_writes_the_template_and_prints_the_sweep(browser: WebDriver, page_
     path.write_text(sweep, encoding="utf-8")
     (run,) = load_sweep(path).runs
     assert run.template == "mt/polite" and run.limit == 8
-    assert run.run_id in browser.find_element(By.CSS_SELECTOR, "#pane-a .aggregate").text
+    # the page may still be re-showing a debounced edit (the name field): wait for its last view
+    _wait(browser, lambda d: run.run_id in d.find_element(By.CSS_SELECTOR, "#pane-a .aggregate").text or None, 30,
+          f"run {run.run_id} not shown")
     options = Select(pane.find_element(By.NAME, "load")).options
     assert "polite" in [o.get_attribute("value") for o in options]
 
