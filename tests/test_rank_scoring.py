@@ -142,12 +142,14 @@ def test_tree_scores_equal_plain_forwards_exactly(window: int, one_thread: None)
     """float64, so any difference is a wrong mask, position or cache, not rounding. Contexts of 15-26
     tokens against windows of 3 and 8 exercise the sliding layers' masks and the prefix keys they drop;
     two runs' prompts in one call exercise the prefix groups, later calls the kept prefix, and packs of
-    one item, a few items and all items the packing."""
+    one item, a few items and all items the packing, with the vocabulary projection whole and tiled."""
     model = _tiny_gemma(window)
     requests = _random_requests(0)
     want = [_plain(model, ctx, conts) for ctx, conts in requests]
-    for pack_tokens in (1, 40, 10_000):
-        scorer = TreeScorer(model, pack_tokens=pack_tokens)
+    for pack_tokens, proj_rows, vocab_block in ((1, 256, 8192), (40, 3, 7), (10_000, 5, 64)):
+        # projection tiles smaller than a call's rows and the 97-token vocabulary: block edges inside
+        # the rows and tokens read
+        scorer = TreeScorer(model, pack_tokens=pack_tokens, proj_rows=proj_rows, vocab_block=vocab_block)
         for first, end in ((0, 8), (3, 8), (0, 2)):
             got = scorer.score(requests[first:end])
             assert max(abs(a - b) for g, w in zip(got, want[first:end], strict=True)

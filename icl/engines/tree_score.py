@@ -158,9 +158,10 @@ class TreeScorer:
 
     `pack_tokens`: items go into one pass until it holds about this many nodes (measured here: ~4
     quickstart items, ~270 nodes, was fastest; larger packs spend more on the dense masked attention).
-    `proj_rows`: vocabulary-projection rows per matrix product (bounds the logits' memory)."""
+    `proj_rows` by `vocab_block`: the vocabulary projection's tile (rows of a call's packs together).
+    """
 
-    def __init__(self, model: Any, pack_tokens: int = 300, proj_rows: int = 256) -> None:
+    def __init__(self, model: Any, pack_tokens: int = 300, proj_rows: int = 256, vocab_block: int = 8192) -> None:
         self.model = model
         self.body = model.base_model
         config = model.config
@@ -172,6 +173,7 @@ class TreeScorer:
         self.softcap: float | None = getattr(config, "final_logit_softcapping", None)
         self.pack_tokens = pack_tokens
         self.proj_rows = proj_rows
+        self.vocab_block = vocab_block
         self.dtype = next(model.parameters()).dtype
         self.forget()
 
@@ -219,11 +221,15 @@ class TreeScorer:
 
     # -- scoring -------------------------------------------------------------------------------------
     def score(self, requests: Sequence[Request]) -> list[list[float]]:
-        """Sum of token log-probabilities of each continuation after its context, per request."""
+        """Sum of token log-probabilities of each continuation after its context, per request.
+
+        The body runs pack by pack; the vocabulary projection waits until the call's packs are done, so
+        that it multiplies full blocks of rows (a pack of two per-item-demo prompts reads ~116 rows)."""
         contexts = [list(ctx) for ctx, _ in requests]
         if any(not c for c in contexts):
             raise ValueError("tree scoring needs at least one context token (a BOS token) per prompt")
-        results: list[list[float]] = []
+        rows: list[torch.Tensor] = []
+        plans: list[list[list[tuple[int, int]]]] = []  # per request, per continuation: (row, token) steps
         with torch.inference_mode():
             for first, end, shared in prefix_groups(contexts):
                 self._extend_prefix(contexts[first][:shared])
@@ -231,13 +237,22 @@ class TreeScorer:
                 for i in range(first, end):
                     tree = _subtree(contexts[i], shared, requests[i][1])
                     if pack and sum(len(t.tokens) for t in pack) + len(tree.tokens) > self.pack_tokens:
-                        results.extend(self._score_pack(pack, shared))
+                        plans.extend(self._body_pack(pack, shared, rows))
                         pack = []
                     pack.append(tree)
-                results.extend(self._score_pack(pack, shared))
-        return results
+                plans.extend(self._body_pack(pack, shared, rows))
+            hidden = torch.cat(rows) if rows else torch.empty(0)
+            pairs = sorted({step for plan in plans for steps in plan for step in steps})
+            got = dict(zip(pairs, self._logprobs(hidden, torch.tensor([r for r, _ in pairs], dtype=torch.long),
+                                                 torch.tensor([t for _, t in pairs], dtype=torch.long)).tolist(),
+                           strict=True))
+        return [[sum(got[step] for step in steps) for steps in plan] for plan in plans]
 
-    def _score_pack(self, pack: Sequence[_Subtree], shared: int) -> list[list[float]]:
+    def _body_pack(self, pack: Sequence[_Subtree], shared: int, rows: list[torch.Tensor]
+                   ) -> list[list[list[tuple[int, int]]]]:
+        """One pass of the model body over a pack's nodes. Appends the hidden states of the nodes whose
+        next-token distribution some continuation reads to `rows`, and returns each tree's steps with
+        nodes renumbered as indices into the concatenation of `rows`."""
         tokens, parents, depths = [], [], []
         offsets = []
         for tree in pack:
@@ -260,37 +275,38 @@ class TreeScorer:
         cache = _KeyValues(self.prefix.keys, self.prefix.values, record=False, starts=self._starts(start))
         hidden = self.body(input_ids=torch.tensor([tokens]), attention_mask=self._masks(q_pos, k_pos, visible, start),
                            position_ids=q_pos[None], past_key_values=cache, use_cache=True).last_hidden_state[0]
-        # the rows whose next-token distribution some continuation reads, and the tokens read there
-        wanted: dict[tuple[int, int], float] = {}
-        for tree, off in zip(pack, offsets, strict=True):
-            for plan in tree.steps:
-                for node, tok in plan:
-                    wanted[(node + off, tok)] = 0.0
-        rows = sorted({r for r, _ in wanted})
-        row_at = {r: i for i, r in enumerate(rows)}
-        pairs = list(wanted)
-        got = self._logprobs(hidden[rows], torch.tensor([row_at[r] for r, _ in pairs]),
-                             torch.tensor([t for _, t in pairs]))
-        for pair, value in zip(pairs, got.tolist(), strict=True):
-            wanted[pair] = value
-        return [[sum(wanted[(node + off, tok)] for node, tok in plan) for plan in tree.steps]
+        read = sorted({node + off for tree, off in zip(pack, offsets, strict=True)
+                       for plan in tree.steps for node, _ in plan})
+        base = sum(len(r) for r in rows)
+        row_of = {node: base + i for i, node in enumerate(read)}
+        rows.append(hidden[read])
+        return [[[(row_of[node + off], tok) for node, tok in plan] for plan in tree.steps]
                 for tree, off in zip(pack, offsets, strict=True)]
 
     def _logprobs(self, hidden: torch.Tensor, rows: torch.Tensor, toks: torch.Tensor) -> torch.Tensor:
-        """log softmax(lm_head(hidden))[rows, toks], a bounded number of rows at a time."""
+        """log softmax(lm_head(hidden))[rows, toks]. The projection goes `proj_rows` rows by
+        `vocab_block` vocabulary entries at a time, each block's logsumexp taken while its logits are
+        still in cache (measured here: ~1.35x the rate of the whole-vocabulary product then logsumexp)."""
         head = self.model.get_output_embeddings()
-        lse = []
+        weight, bias = head.weight, head.bias
         dtype = torch.promote_types(self.dtype, torch.float32)  # bf16 models: log-softmax in float32
         picked = torch.empty(len(rows), dtype=dtype)
+        lse = torch.empty(hidden.shape[0], dtype=dtype)
         for s in range(0, hidden.shape[0], self.proj_rows):
-            logits = head(hidden[s : s + self.proj_rows])
-            if self.softcap is not None:
-                logits = torch.tanh(logits / self.softcap) * self.softcap
-            logits = logits.to(dtype)
-            lse.append(torch.logsumexp(logits, dim=-1))
-            sel = (rows >= s) & (rows < s + self.proj_rows)
-            picked[sel] = logits[rows[sel] - s, toks[sel]]
-        return picked - torch.cat(lse)[rows]
+            h = hidden[s : s + self.proj_rows]
+            in_rows = (rows >= s) & (rows < s + len(h))
+            blocks = []
+            for v in range(0, weight.shape[0], self.vocab_block):
+                logits = torch.nn.functional.linear(h, weight[v : v + self.vocab_block],
+                                                    None if bias is None else bias[v : v + self.vocab_block])
+                if self.softcap is not None:
+                    logits = torch.tanh(logits / self.softcap) * self.softcap
+                logits = logits.to(dtype)
+                blocks.append(torch.logsumexp(logits, dim=-1))
+                sel = in_rows & (toks >= v) & (toks < v + logits.shape[1])
+                picked[sel] = logits[rows[sel] - s, toks[sel] - v]
+            lse[s : s + len(h)] = torch.logsumexp(torch.stack(blocks, dim=-1), dim=-1)
+        return picked - lse[rows]
 
 
 def load_tree_scorer(path: str) -> TreeScorer:
