@@ -125,8 +125,12 @@ def test_failures_are_answered_but_never_cached(tmp_path: Path) -> None:
 
 def test_times_are_recorded_in_phases_and_in_the_cache(tmp_path: Path) -> None:
     answerer = _answerer(tmp_path, FakeEngine())
-    answerer.answer([_gen("a"), _score("q", "x")], "fake")
+    timed: list[tuple[str, float]] = []
+    answerer.answer([_gen("a"), _score("q", "x")], "fake", Listener(timed=lambda p, s: timed.append((p, s))))
     assert {"cache lookup", "model load", "engine start", "generation", "rank scoring"} <= set(answerer.phases.seconds)
+    # the listener hears each phase as it ends, with the seconds the phases record
+    assert [p for p, _ in timed] == ["cache lookup", "model load", "engine start", "generation", "rank scoring"]
+    assert all(answerer.phases.seconds[p] == pytest.approx(t) for p, t in timed)
     for kind, prompts in (("start", 1), ("generate", 1), ("score", 1)):
         recorded = answerer.cache.throughput(IDENTITY, kind)
         assert recorded is not None and (recorded.calls, recorded.prompts) == (1, prompts)

@@ -78,6 +78,9 @@ class Listener:
     """A step begins: its description (`generate <name>`, `score <name>`) and how many units it has."""
     advanced: Callable[[str, int], None] = _ignore
     """That many more units of the named step are done."""
+    timed: Callable[[str, float], None] = _ignore
+    """A phase took this many seconds ("cache lookup", "engine start" and the engine's own start-up
+    phases, "generation", "rank scoring"); the answerer also adds each to its `phases`."""
 
 
 QUIET = Listener()
@@ -133,8 +136,9 @@ class Answerer:
                 gen[r.key] = r
             else:
                 score[r.key] = r
-        with self.phases.phase("cache lookup"):
-            results: dict[str, Any] = {} if fresh else self.cache.get_many([*gen, *score])
+        began = perf_counter()
+        results: dict[str, Any] = {} if fresh else self.cache.get_many([*gen, *score])
+        self._phase("cache lookup", perf_counter() - began, listener)
         cached = frozenset(results)
         self.cached += len(cached)
         listener.found(dict(results))
@@ -146,7 +150,11 @@ class Answerer:
         self._score([r for k, r in score.items() if k not in results], results, name, listener, cancel)
         return Answers(results, cached, self.generated + self.scored - asked)
 
-    def _started(self) -> Engine:
+    def _phase(self, phase: str, seconds: float, listener: Listener) -> None:
+        self.phases.add(phase, seconds)
+        listener.timed(phase, seconds)
+
+    def _started(self, listener: Listener) -> Engine:
         """The engine, started if need be; start-up is recorded apart from the per-prompt times (in the
         cache for `icl plan`'s estimates, and as the "engine start" phase)."""
         assert self.engine is not None
@@ -159,15 +167,15 @@ class Answerer:
         # An engine that times its own start-up (`startup`: phase -> seconds) shows how it divides.
         split: dict[str, float] = dict(getattr(started, "startup", {}))
         for phase, seconds in split.items():
-            self.phases.add(phase, seconds)
-        self.phases.add("engine start", took - sum(split.values()))
+            self._phase(phase, seconds, listener)
+        self._phase("engine start", took - sum(split.values()), listener)
         return started
 
-    def _timed(self, kind: str, phase: str, prompts: int, began: float) -> None:
+    def _timed(self, kind: str, phase: str, prompts: int, began: float, listener: Listener) -> None:
         assert self.engine is not None
         took = perf_counter() - began
         self.cache.record_throughput(engine_identity(self.engine.model), kind, prompts, None, took)
-        self.phases.add(phase, took)
+        self._phase(phase, took, listener)
 
     def _generate(self, missing: list[GenRequest], results: dict[str, Any], name: str, listener: Listener,
                   cancel: threading.Event | None) -> None:
@@ -198,14 +206,14 @@ class Answerer:
 
                 if cancel is not None and cancel.is_set():
                     raise Cancelled(f"{len(missing)} generations cancelled before they started")
-                engine = self._started()
+                engine = self._started(listener)
                 began = perf_counter()
                 prompts = [r.prompt for r in chunk]
                 if cancel is None:  # engines outside icl may not take the keyword; sweeps never cancel
                     engine.generate(prompts, params, on_result=store)
                 else:
                     engine.generate(prompts, params, on_result=store, cancel=cancel)
-                self._timed("generate", "generation", len(chunk), began)
+                self._timed("generate", "generation", len(chunk), began, listener)
 
     def _score(self, missing: list[ScoreRequest], results: dict[str, Any], name: str, listener: Listener,
                cancel: threading.Event | None) -> None:
@@ -223,10 +231,10 @@ class Answerer:
             chunk = groups[start : start + self.prompts_per_call]
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"{len(groups) - start} prompts' scoring cancelled")
-            engine = self._started()
+            engine = self._started(listener)
             began = perf_counter()
             scores = engine.score([p for p, _ in chunk], [[r.continuation for r in rs] for _, rs in chunk])
-            self._timed("score", "rank scoring", len(chunk), began)
+            self._timed("score", "rank scoring", len(chunk), began, listener)
             new = {r.key: s for (_, rs), row in zip(chunk, scores, strict=True) for r, s in zip(rs, row, strict=True)}
             self.cache.put_many(new)
             results.update(new)
