@@ -42,6 +42,12 @@ README_COMMANDS: dict[str, str] = {
     ".venv/bin/python benchmarks/bench_rank.py": "needs lm-eval installed, ~20 minutes: by hand (it checks that the "
                                                  "three paths predict the same labels); tests/test_rank_scoring.py "
                                                  "checks the paths' exactness",
+    ".venv/bin/python benchmarks/bench_rank.py --shots 4 --lmeval-items 0 --paths tree":
+        "a benchmark of minutes, run by hand; tests/test_rank_scoring.py checks the tree pass's exactness "
+        "(projection tiles included) against plain forwards",
+    ".venv/bin/python benchmarks/bench_cached_rerun.py": "needs the quickstart in the completion cache (a model run of "
+                                                        "minutes): by hand; tests/test_derived.py covers the derived "
+                                                        "data it relies on",
     ".venv/bin/python benchmarks/bench_author.py": "a benchmark of minutes, run by hand; tests/test_author_page.py "
                                                    "drives the page in Chromium",
     "VLLM_CPU_KVCACHE_SPACE=2 VLLM_ENABLE_V1_MULTIPROCESSING=0 .venv/bin/python -m "
