@@ -125,13 +125,12 @@ def write_sweep_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamp
 
     inputs = [(run.name, derived.file_digest(run / "spec.json", memo=False),
                derived.file_digest(run / "predictions.jsonl", memo=False)) for run in run_dirs(sweep_dir)]
-    digest = derived.key("gains", tuple(comparisons), resamples, inputs)
-    stored = derived.load("gains", digest)
-    if stored is None:
-        md = write_gains(sweep_dir, compute_study(sweep_dir, comparisons, resamples), not_compared(sweep_dir, comparisons))
-        derived.save("gains", digest, tuple((sweep_dir / name).read_bytes() for name in GAINS_FILES))
-        return md
-    for name, data in zip(GAINS_FILES, stored, strict=True):
+    def computed() -> tuple[bytes, ...]:
+        write_gains(sweep_dir, compute_study(sweep_dir, comparisons, resamples), not_compared(sweep_dir, comparisons))
+        return tuple((sweep_dir / name).read_bytes() for name in GAINS_FILES)
+
+    stored = derived.cached("gains", derived.key("gains", tuple(comparisons), resamples, inputs), computed)
+    for name, data in zip(GAINS_FILES, stored, strict=True):  # computed or not, the folder holds these bytes
         (sweep_dir / name).write_bytes(data)
     return sweep_dir / "gains.md"
 

@@ -93,10 +93,7 @@ class Bm25Index:
         n = self._depth(k)
         sources = sorted({q.source for q in queries})
         digest = derived.key("bm25", self.digest, n, _bm25s_version(), derived.text_digest(sources))
-        stored = derived.load("bm25", digest)
-        if stored is None:
-            stored = [self._rank(source, n) for source in sources]
-            derived.save("bm25", digest, stored)
+        stored = derived.cached("bm25", digest, lambda: [self._rank(source, n) for source in sources])
         self._ranked.update(((source, n), ranked) for source, ranked in zip(sources, stored, strict=True))
 
 
