@@ -59,9 +59,9 @@ class Gain:
     family: str = ""
     """The rows corrected together: the comparison's `family` (or `default`) and the metric."""
     family_size: int = 1
-    p_holm: float = 1.0
-    """Holm-adjusted p within the family: `*` where at most ALPHA."""
-    q_bh: float = 1.0
+    p_holm: float | None = 1.0
+    """Holm-adjusted p within the family: `*` where at most ALPHA (None in a sequential study: `decision` says)."""
+    q_bh: float | None = 1.0
     """Benjamini-Hochberg q within the family (false discovery rate), for `icl gains --fdr`."""
     p_greater: float = 1.0
     """One-sided p that the system is better (replicability counts combine these)."""
@@ -71,8 +71,26 @@ class Gain:
     discordant: float | None = None
     """Accuracy: share of items where exactly one system is right."""
     mde: float | None = None
-    """Minimum detectable gain at 80% power and the family's row level ALPHA / family_size (icl.analysis.power)."""
+    """Minimum detectable gain at 80% power and the family's row level ALPHA / family_size (icl.analysis.power);
+    in a sequential study, at the run's maximum with the last look's boundary."""
     method: str = ""
+    decision: str | None = None
+    """Sequential study (icl.analysis.sequential): `effect`, `no effect` (larger than the metric's smallest effect
+    of interest) or `open`; None in a fixed study."""
+    look: int | None = None
+    """The look it was decided at (its last look where open); `n` is its items then, ci_low/ci_high its 95%
+    repeated confidence interval there and p_value its repeated p-value."""
+    looks: int | None = None
+    """Looks the design plans."""
+    z: float | None = None
+    boundary: float | None = None
+    """|z| the row needed at that look, with the share of the family's alpha it ended with."""
+    alpha_share: float | None = None
+    family_low: float | None = None
+    family_high: float | None = None
+    """The interval at the row's own alpha: inside (-d, d) is what `no effect` means."""
+    fixed_items: int | None = None
+    """Items a fixed design would have given the row's runs (the design's maximum)."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +129,12 @@ class Study:
     replicability: tuple[Replicability, ...]
     alpha: float = ALPHA
     correction: str = "holm"
+    design: dict[str, Any] | None = None
+    """A sequential study's design (icl.sweep.design.design_to_json); None for a fixed study."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"alpha": self.alpha, "correction": self.correction, "rows": [asdict(g) for g in self.rows],
+        return {"alpha": self.alpha, "correction": self.correction, "design": self.design,
+                "rows": [asdict(g) for g in self.rows],
                 "classes": [asdict(c) for c in self.classes],
                 "replicability": [{**asdict(r), "line": r.line()} for r in self.replicability]}
 
@@ -135,7 +156,8 @@ def _key(flat: Mapping[str, Any], named: set[str]) -> tuple:
 
 
 def compare_runs(a: Path, b: Path, resamples: int = RESAMPLES, seed: int = 12345) -> list[PairedResult]:
-    """Paired test of run b over run a on the items both scored (same task required)."""
+    """Paired test of run b over run a on the items both scored (same task required). A sequential run holds
+    the items of its last look; in a study its rows are tested look by look (icl.analysis.looks)."""
     spec_a, spec_b = read_json(a / "spec.json"), read_json(b / "spec.json")
     if spec_a["task"] != spec_b["task"]:
         raise DataError(f"{b}: task {spec_b['task']!r} cannot be compared with {a}'s {spec_a['task']!r}")
@@ -152,7 +174,7 @@ def compare_runs(a: Path, b: Path, resamples: int = RESAMPLES, seed: int = 12345
                                             [rows_a[i]["reference"] for i in ids], resamples, seed)
 
 
-def _pairs(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[tuple[Comparison, dict[str, Any], Path, Path]]:
+def find_pairs(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[tuple[Comparison, dict[str, Any], Path, Path]]:
     """(comparison, system's fields, baseline run, system run) for every run pair a comparison finds."""
     runs = []
     for run in run_dirs(sweep_dir):
@@ -169,26 +191,35 @@ def _pairs(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[tuple[Com
     return found
 
 
+def row_fields(comp: Comparison, flat: Mapping[str, Any], base: Path, run: Path, res: PairedResult) -> dict[str, Any]:
+    """A row's fields from its comparison, its runs and its paired test."""
+    lang = get_language(non_english(flat["src"], flat["tgt"]))
+    return {"comparison": comp.name, "task": flat["task"], "pair": pair_label(flat["src"], flat["tgt"]),
+            "template": flat["template"].split("/", 1)[1], "shots": int(flat["shots"]),
+            "language": lang.name, "resource": lang.resource, "resource_class": lang.resource_class,
+            "metric": res.metric, "baseline": res.baseline, "system": res.system, "delta": res.delta,
+            "ci_low": res.ci_low, "ci_high": res.ci_high, "p_value": res.p_value, "n": res.n,
+            "baseline_run": base.name, "system_run": run.name,
+            "family": f"{comp.family or 'default'}/{res.metric}", "p_greater": res.p_greater,
+            "p_less": res.p_less, "se": res.se, "discordant": res.discordant, "method": res.method}
+
+
 def compute_study(sweep_dir: Path, comparisons: Sequence[Comparison], resamples: int = RESAMPLES) -> Study:
     """Every comparison for every run pair it finds, each family corrected (Holm, and BH q), each row with
-    its detectable effect; then by-class means with two-level intervals and replicability counts."""
+    its detectable effect; then by-class means with two-level intervals and replicability counts. (A sequential
+    study: icl.analysis.seqgains.)"""
     raw: list[tuple[dict[str, Any], Any]] = []
-    for comp, flat, base, run in _pairs(sweep_dir, comparisons):
-        lang = get_language(non_english(flat["src"], flat["tgt"]))
-        for res in compare_runs(base, run, resamples):
-            raw.append(({"comparison": comp.name, "task": flat["task"], "pair": pair_label(flat["src"], flat["tgt"]),
-                         "template": flat["template"].split("/", 1)[1], "shots": int(flat["shots"]),
-                         "language": lang.name, "resource": lang.resource, "resource_class": lang.resource_class,
-                         "metric": res.metric, "baseline": res.baseline, "system": res.system, "delta": res.delta,
-                         "ci_low": res.ci_low, "ci_high": res.ci_high, "p_value": res.p_value, "n": res.n,
-                         "baseline_run": base.name, "system_run": run.name,
-                         "family": f"{comp.family or 'default'}/{res.metric}", "p_greater": res.p_greater,
-                         "p_less": res.p_less, "se": res.se, "discordant": res.discordant, "method": res.method},
-                        res.draws))
-    rows = _corrected(raw)
+    for comp, flat, base, run in find_pairs(sweep_dir, comparisons):
+        raw += [(row_fields(comp, flat, base, run, res), res.draws) for res in compare_runs(base, run, resamples)]
+    return assemble(_corrected(raw), [d for _, d in raw])
+
+
+def assemble(rows: Sequence[Gain], draws: Sequence[Any], design: dict[str, Any] | None = None) -> Study:
+    """A study from its rows (any order) and their item-level bootstrap draws: rows sorted, class means with
+    their intervals, replicability counts."""
     order = sorted(range(len(rows)), key=lambda i: _row_order(rows[i]))
-    rows, draws = [rows[i] for i in order], [raw[i][1] for i in order]
-    return Study(tuple(rows), tuple(class_gains(rows, draws)), tuple(_replicability(rows)))
+    rows, draws = [rows[i] for i in order], [draws[i] for i in order]
+    return Study(tuple(rows), tuple(class_gains(rows, draws)), tuple(_replicability(rows)), design=design)
 
 
 def _row_order(g: Gain) -> tuple:
@@ -218,8 +249,12 @@ def _mde(fields: Mapping[str, Any], alpha: float) -> float | None:
 
 
 def is_significant(g: Gain | Mapping[str, Any], alpha: float = ALPHA) -> bool:
-    """A star: the row's family-corrected (Holm) p-value is at most alpha. Rows of files written before
-    corrections (no `p_holm`) are never starred: their p-values had no family."""
+    """A star: the row's family-corrected (Holm) p-value is at most alpha, or in a sequential study its family's
+    procedure decided `effect`. Rows of files written before corrections (no `p_holm`) are never starred: their
+    p-values had no family."""
+    decision = g.decision if isinstance(g, Gain) else g.get("decision")
+    if decision is not None:
+        return decision == "effect"
     p = g.p_holm if isinstance(g, Gain) else g.get("p_holm")
     return p is not None and p <= alpha
 

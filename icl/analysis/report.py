@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from icl.analysis.gains import Study, is_significant
-from icl.analysis.gains_files import FAMILY_HEADERS, family_rows, format_p, read_study
+from icl.analysis.gains_files import (
+    FAMILY_HEADERS,
+    SEQ_FAMILY_HEADERS,
+    SEQ_HEADERS,
+    family_rows,
+    format_p,
+    read_study,
+    sequential_family_rows,
+    sequential_markdown,
+)
 from icl.analysis.plots import Plot, class_plots, gains_plots, shots_plot, template_plot
 from icl.analysis.results import read_json, read_jsonl, run_dirs, table_rows
 from icl.errors import DataError
@@ -74,6 +83,8 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
     """The gains table, the by-class table, the family lines and the replicability lines."""
+    if study.design is not None:
+        return _sequential_gains(study)
     table = {"headers": ["task", "language", "class", "pair", "template", "shots", "comparison", "metric",
                          "baseline", "system", "gain", "95% CI", "p", "p (Holm)", "MDE", "n", "family"],
              "rows": [[g.task, g.language, "-" if g.resource_class is None else g.resource_class, g.pair, g.template,
@@ -88,6 +99,19 @@ def _gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
                          "-" if c.ci_low is None else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]",
                          f"[{c.low:+.2f}, {c.high:+.2f}]", f"{c.up} / {c.down}"] for c in study.classes]}
     families = {"headers": list(FAMILY_HEADERS), "rows": family_rows(study.rows)}
+    return table, classes, families, [r.line() for r in study.replicability]
+
+
+def _sequential_gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
+    """A sequential study's tables: each row's decision, look, items and repeated interval (gains.md's columns)."""
+    table = {"headers": ["task", *SEQ_HEADERS], "rows": [[g.task, *sequential_markdown(g)] for g in study.rows]}
+    classes = {"headers": ["task", "comparison", "shots", "metric", "class", "pairs", "mean gain",
+                           "95% CI (at each row's stopping look)", "range", "effects + / -"],
+               "rows": [[c.task, c.comparison, c.shots, c.metric, c.scope.removeprefix("class ") or
+                         ("unknown" if c.resource_class is None else c.resource_class), c.pairs, f"{c.mean:+.2f}",
+                         "-" if c.ci_low is None else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]",
+                         f"[{c.low:+.2f}, {c.high:+.2f}]", f"{c.up} / {c.down}"] for c in study.classes]}
+    families = {"headers": list(SEQ_FAMILY_HEADERS), "rows": sequential_family_rows(study.rows)}
     return table, classes, families, [r.line() for r in study.replicability]
 
 

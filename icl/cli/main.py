@@ -122,11 +122,36 @@ def plan(
         raise typer.Exit(2)
 
 
+def _print_sequential_power(sweep: Any, pilot_dir: Path, rates: dict[str, float | None]) -> None:
+    """A sequential design's most and expected items and engine time, beside the fixed design of its maximum."""
+    from icl.run.plan.power import pilot_rows
+    from icl.run.plan.seqpower import maximum_items, sequential_power
+
+    plan = sequential_power(sweep, pilot_rows(pilot_dir, sweep), sweep.design, maximum_items(sweep), rates)
+    table_ = Table(title=f"{sweep.name}: the sequential design on the pilot ({plan.studies} simulated studies)",
+                   title_justify="left")
+    for col in ("comparison", "shots", "metric", "family", "rows", "most items", "expected items", "effect",
+                "no effect", "open"):
+        table_.add_column(col)
+    for r in plan.rows:
+        table_.add_row(r.comparison, str(r.shots), r.metric, r.family, str(r.rows), f"{r.most:,}", f"{r.expected:,.0f}",
+                       f"{r.effect:.0%}", f"{r.no_effect:.0%}", f"{r.open:.0%}")
+    out.print(table_)
+    cost = ("" if plan.fixed_seconds is None or plan.expected_seconds is None else
+            f"; engine time {_duration(plan.expected_seconds)} expected against {_duration(plan.fixed_seconds)}")
+    out.print(f"all runs: {plan.expected_items:,.0f} items expected against {plan.fixed_items:,} for the fixed design "
+              f"of the same maximum ({100 * plan.expected_items / max(plan.fixed_items, 1):.0f}%){cost}; rows "
+              "simulated around the pilot's gains (effect / no effect / open: how often each row ends so)",
+              highlight=False)
+
+
 def _print_power(sweep: Any, pilot: Path | None, effects: list[str]) -> None:
     from icl.config import results_dir
     from icl.run.plan.power import parse_effects, power_plan, seconds_per_item
 
     pilot_dir = pilot or results_dir() / sweep.name
+    if sweep.design is not None:
+        _print_sequential_power(sweep, pilot_dir, seconds_per_item(sweep))
     rows = power_plan(sweep, pilot_dir, parse_effects(effects), seconds_per_item(sweep))
     table_ = Table(title=f"{sweep.name}: items to detect each effect at 80% power (pilot {pilot_dir})",
                    title_justify="left")
@@ -235,14 +260,15 @@ def gains(
 ) -> None:
     """The sweep's comparisons (`gains:`) as a study: each row's test and 95% CI, Holm-corrected p within its
     family, the effect it could detect, means by resource class with intervals, and replicability counts."""
-    from icl.analysis.gains import compute_study, not_compared
+    from icl.analysis.gains import not_compared
     from icl.analysis.gains_files import gains_markdown, write_gains
-    from icl.sweep.load import load_comparisons
+    from icl.analysis.seqgains import any_study
+    from icl.sweep.load import load_study_plan
 
-    comparisons = load_comparisons(sweep_dir / "sweep.yaml")
+    comparisons, design = load_study_plan(sweep_dir / "sweep.yaml")
     if not comparisons:
         raise IclError(f"{sweep_dir / 'sweep.yaml'}: gains: no comparisons declared")
-    study = compute_study(sweep_dir, comparisons, resamples)
+    study = any_study(sweep_dir, comparisons, design, resamples)
     notes = not_compared(sweep_dir, comparisons)
     path = write_gains(sweep_dir, study, notes, fdr)
     typer.echo(gains_markdown(study, notes, fdr))

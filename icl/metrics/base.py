@@ -65,6 +65,14 @@ class PairedResult:
     """Standard error of the gain (the spread of its item-level bootstrap): what the detectable effect scales with."""
     discordant: float | None = None
     """Paired accuracy: the share of items on which exactly one system is right (McNemar's power needs it)."""
+    pseudo_mean: float | None = None
+    pseudo_ss: float | None = None
+    """MT: the mean and the sum of squared deviations of the gain's jackknife pseudo-values (what a sequential
+    look tests with: icl.analysis.sequential.LookStat)."""
+    wins: int | None = None
+    losses: int | None = None
+    """Paired accuracy: items only the system / only the baseline got right (a sequential look's score statistic
+    and interval need the counts)."""
     draws: Any = field(default=None, repr=False, compare=False)
     """The gain in each item-level bootstrap resample (a numpy array), for intervals over languages; not saved."""
 

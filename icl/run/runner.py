@@ -88,9 +88,14 @@ def run_sweep(sweep: Sweep, out_root: Path, fresh: bool = False, console: Consol
             report.collapsed = len(sweep.runs) - len(prepared.runs)
             write_run_list(sweep_dir, [spec.run_id for spec in prepared.runs])
             built = dict(prepared.built)
+            planned = sweep.design is not None
             for spec, run_items in built.items():
-                _write_spec(sweep_dir, spec, run_items, prepared.same_as.get(spec, ()))
+                _write_spec(sweep_dir, spec, run_items, prepared.same_as.get(spec, ()), planned)
             listener = bar_listener(progress)
+            if planned:
+                _run_sequential(sweep, prepared, built, cache, engines, sweep_dir, fresh, chunk_size, listener, report,
+                                augmenter)
+                models = []
             for model in models:  # one model in memory at a time
                 answerer = Answerer(cache, engines[model], report.phases, chunk_size)
                 labeler = CachedLabeler(model, answerer, listener)
@@ -121,16 +126,45 @@ def _write_summaries(sweep: Sweep, report: SweepReport) -> None:
         with report.phases.phase("gains"):
             from icl.analysis.gains_files import write_sweep_gains
 
-            write_sweep_gains(sweep_dir, sweep.gains)
+            write_sweep_gains(sweep_dir, sweep.gains, design=sweep.design)
     write_json(sweep_dir / "timings.json", report.phases.to_json(process_age()))
 
 
-def _write_spec(sweep_dir: Path, spec: RunSpec, run_items: RunItems, same_as: Sequence[SameAs]) -> None:
+def _run_sequential(sweep: Sweep, prepared: Any, built: dict[RunSpec, RunItems], cache: CompletionCache,
+                    engines: Mapping[ModelSpec, LazyEngine], sweep_dir: Path, fresh: bool, chunk_size: int,
+                    listener: Listener, report: SweepReport, augmenter: Callable[..., Any] | None) -> None:
+    """A sweep with a `sequential:` design: its runs answered look by look (icl.run.looks)."""
+    from icl.run.looks import run_looks
+
+    answerers = {model: Answerer(cache, engines[model], report.phases, chunk_size) for model in engines}
+    for spec in prepared.runs:  # self-labelled demos: built with their model first, as a fixed sweep does
+        if spec not in built:
+            labeler = CachedLabeler(spec.model, answerers[spec.model], listener)
+            with report.phases.rest("prompt build"):
+                built[spec] = build_items(spec, sweep.datasets, augmenter, labeler, report.phases)
+            _write_spec(sweep_dir, spec, built[spec], prepared.same_as.get(spec, ()), True)
+
+    def write(run_dir: Path, spec: RunSpec, items: RunItems, identity: str, results: Mapping[str, Any],
+              keys: Sequence[tuple[str, ...]]) -> None:
+        write_run(run_dir, spec, items, identity, results, report.phases, keys)
+
+    run_looks(sweep, list(prepared.runs), built, answerers, engines, sweep_dir, fresh, listener, write)
+    report.runs += [spec.run_id for spec in prepared.runs]
+    for model in engines:
+        report.count(answerers[model], engines[model])
+        with report.phases.phase("engine close"):
+            engines[model].close()
+
+
+def _write_spec(sweep_dir: Path, spec: RunSpec, run_items: RunItems, same_as: Sequence[SameAs],
+                planned: bool = False) -> None:
     """spec.json (with the runs it stands for, where identical ones were collapsed into it) and the
-    label inventory of a classification run."""
+    label inventory of a classification run; in a sequential sweep, the run's planned maximum (`max_items`)."""
     run_dir = sweep_dir / spec.run_id
     run_dir.mkdir(exist_ok=True)
     body = {**spec_to_json(spec), "demo_source": run_items.pool_source}
+    if planned:
+        body["max_items"] = len(run_items.items)
     if same_as:
         body["same_as"] = [s.to_json() for s in same_as]
     if run_items.leak_excluded is not None:  # outside spec_to_json: run ids stay as they were

@@ -24,6 +24,7 @@ from icl.prompts.render import load_template, template_variables
 from icl.shots import SELECTORS
 from icl.spec import ModelSpec, Pool, RunSpec
 from icl.sweep.comparisons import Comparison, parse_comparisons
+from icl.sweep.design import Design, parse_design
 from icl.sweep.grid import AUGMENTS, applicable, morph_flag
 from icl.sweep.validate import check_keys, check_list, check_scalar
 from icl.tasks import TASKS, Task
@@ -43,9 +44,11 @@ class Sweep:
     """The shipped data sets plus those the sweep declares."""
     gains: tuple[Comparison, ...] = ()
     """Comparisons declared in the file's `gains:` section."""
+    design: Design | None = None
+    """The file's `sequential:` design (icl.sweep.design); None: a fixed design, every run gets every item."""
 
 
-_TOP = {"name", "models", "seeds", "description", "gains", "datasets"}
+_TOP = {"name", "models", "seeds", "description", "gains", "datasets", "sequential"}
 """Top-level keys besides one section per task (read from TASKS when a file is checked)."""
 _MODEL = {"name", "engine", "args"}
 _COMMON = {"languages", "datasets", "shots", "templates", "selectors", "pools", "limit", "max_tokens", "fixed_ids",
@@ -222,6 +225,7 @@ class Grid:
     registry: Registry
     tasks: tuple[TaskGrid, ...]
     gains: tuple[Comparison, ...]
+    design: Design | None = None
 
     def counts(self) -> dict[str, int]:
         """Runs per task, without building a RunSpec (a 900,000-run typo counts in a second)."""
@@ -232,7 +236,8 @@ class Grid:
         ids = [r.run_id for r in runs]
         if len(set(ids)) != len(ids):
             raise ConfigError(f"{self.path}: the sweep lists the same run twice (check repeated values in its lists)")
-        return Sweep(name=self.name, path=self.path, runs=tuple(runs), datasets=self.registry, gains=self.gains)
+        return Sweep(name=self.name, path=self.path, runs=tuple(runs), datasets=self.registry, gains=self.gains,
+                     design=self.design)
 
 
 GAIN_FIELDS = [f for f in RunSpec.__dataclass_fields__ if f not in ("sweep", "model")] + ["model", "engine"]
@@ -257,7 +262,16 @@ def load_grid(path: Path) -> Grid:
         raise ConfigError(f"{path}: no task section ({', '.join(TASKS)}) is configured: nothing to run")
     tasks = tuple(_task_grid(task, raw[task.name], path, registry) for task in TASKS.values() if task.name in raw)
     comparisons = tuple(parse_comparisons(raw["gains"], str(path), GAIN_FIELDS)) if "gains" in raw else ()
-    return Grid(name, path, tuple(models), tuple(seeds), registry, tasks, comparisons)
+    return Grid(name, path, tuple(models), tuple(seeds), registry, tasks, comparisons, _design(raw, path, comparisons))
+
+
+def _design(raw: Mapping[str, Any], path: Path, comparisons: Sequence[Comparison]) -> Design | None:
+    """The `sequential:` section checked against the comparisons' families and the metrics the tasks compare."""
+    if "sequential" not in raw:
+        return None
+    metrics = sorted({m for task in TASKS.values() if task.name in raw for m in task.gain_metrics})
+    return parse_design(raw["sequential"], path, metrics, sorted({c.family or "default" for c in comparisons}),
+                        bool(comparisons))
 
 
 def load_sweep(path: Path) -> Sweep:
@@ -268,10 +282,16 @@ def load_sweep(path: Path) -> Sweep:
 def load_comparisons(path: Path) -> tuple[Comparison, ...]:
     """Only the `gains:` section of a sweep file: what `icl gains` needs of the copy kept with results
     (its data set declarations may name files relative to where the sweep was, so they are not read)."""
+    return load_study_plan(path)[0]
+
+
+def load_study_plan(path: Path) -> tuple[tuple[Comparison, ...], Design | None]:
+    """The `gains:` and `sequential:` sections of a sweep file (what a study needs of the copy kept with results)."""
     raw = load_yaml(path)
     if not isinstance(raw, Mapping) or "gains" not in raw:
-        return ()
-    return tuple(parse_comparisons(raw["gains"], str(path), GAIN_FIELDS))
+        return (), None
+    comparisons = tuple(parse_comparisons(raw["gains"], str(path), GAIN_FIELDS))
+    return comparisons, _design(raw, path, comparisons)
 
 
 def default_pools(task_pool: str, datasets: Sequence[DatasetSpec]) -> list[str]:

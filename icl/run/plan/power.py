@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from icl.analysis.gains import Gain, compute_study
+from icl.analysis.gains import Gain
 from icl.analysis.power import items_bootstrap, items_mcnemar
 from icl.analysis.study import ALPHA
 from icl.errors import ConfigError, DataError
@@ -79,11 +79,11 @@ def power_plan(sweep: Any, pilot_dir: Path, effects: Mapping[str, float],
         raise DataError(f"{pilot_dir}: no pilot here (run the sweep first, e.g. with a small `limit`)")
     if not sweep.gains:
         raise ConfigError(f"{sweep.path}: gains: no comparisons declared, so there is nothing to size")
-    study = compute_study(pilot_dir, sweep.gains)
-    if not study.rows:
+    study_rows = pilot_rows(pilot_dir, sweep)
+    if not study_rows:
         raise DataError(f"{pilot_dir}: the pilot has no run pair for any comparison of {sweep.path}")
     groups: dict[tuple[str, str, int, str], list[Gain]] = {}
-    for g in study.rows:
+    for g in study_rows:
         if g.metric in effects:
             groups.setdefault((g.comparison, g.task, g.shots, g.metric), []).append(g)
     out = []
@@ -97,12 +97,12 @@ def power_plan(sweep: Any, pilot_dir: Path, effects: Mapping[str, float],
         runs = len({g.system_run for g in rows} | {g.baseline_run for g in rows})
         out.append(PowerRow(comparison, task, shots, metric, rows[0].family, rows[0].family_size, len(rows), now,
                             mdes[len(mdes) // 2] if mdes else None, effect, median, needed[-1],
-                            _available(sweep, task), None if rate is None else max(0, median - now) * runs * rate))
+                            available_items(sweep, task), None if rate is None else max(0, median - now) * runs * rate))
     out.sort(key=lambda r: (r.task, r.family, r.comparison, r.shots, r.metric))
     return out
 
 
-def _available(sweep: Any, task: str) -> int | None:
+def available_items(sweep: Any, task: str) -> int | None:
     """The smallest test set of the sweep's runs of `task` without their limit."""
     from dataclasses import replace
 
@@ -132,3 +132,16 @@ def seconds_per_item(sweep: Any) -> dict[str, float | None]:
         return rates
     finally:
         cache.close()
+
+
+def pilot_rows(pilot_dir: Path, sweep: Any) -> list[Gain]:
+    """The pilot's study rows: computed from its runs where it has them, else read from its gains.json."""
+    from icl.analysis.gains import compute_study
+    from icl.analysis.gains_files import read_study
+    from icl.analysis.results import run_dirs
+
+    if any((run / "predictions.jsonl").is_file() for run in run_dirs(pilot_dir)):
+        return list(compute_study(pilot_dir, sweep.gains).rows)
+    if (pilot_dir / "gains.json").is_file():
+        return list(read_study(pilot_dir / "gains.json").rows)
+    raise DataError(f"{pilot_dir}: no pilot here (neither run folders nor gains.json; run the sweep first)")
