@@ -341,3 +341,29 @@ def test_a_killed_sequential_sweep_resumes_to_the_same_decisions(tmp_path: Path)
     assert json.loads((resumed / "sequential.json").read_text()) == json.loads((whole / "sequential.json").read_text())
     again = _run(tmp_path, "killed", Oracle(fail_after=0), cache="killed.sqlite")  # all cached: no engine call
     assert (again / "gains.md").read_text() == (whole / "gains.md").read_text()
+
+
+# --- a second source of variance: demo draws --------------------------------------------------------------
+
+def test_draws_are_pooled_into_one_row_whose_interval_covers_them(tmp_path: Path) -> None:
+    """Two seeds of random demos: each seed's row stays (in a `per draw` family), and one pooled row per pair is
+    what the family corrects, its two-level interval at least as wide as a seed's own and around their mean."""
+    from icl.run.runner import run_sweep
+    from icl.sweep.load import load_sweep
+
+    path = tmp_path / "draws.yaml"
+    path.write_text("name: draws\nmodels: [{name: fake, engine: hf}]\nseeds: [0, 1]\n"
+                    "mt: {languages: [fra], shots: [0, 2], selectors: [random], limit: 30, max_tokens: 16}\n"
+                    "gains:\n  - {name: demos, family: f, baseline: {shots: 0}, system: {shots: 2}}\n",
+                    encoding="utf-8")
+    run_sweep(load_sweep(path), tmp_path / "results", engine_factory=lambda model: Oracle(),
+              cache_path=tmp_path / "c.sqlite")
+    rows = json.loads((tmp_path / "results" / "draws" / "gains.json").read_text())["rows"]
+    chrf = [r for r in rows if r["metric"] == "chrf++"]
+    per_draw = [r for r in chrf if r["family"] == "f/chrf++/per draw"]
+    (pooled,) = [r for r in chrf if r["family"] == "f/chrf++"]
+    assert len(per_draw) == 2 and pooled["family_size"] == 1
+    assert pooled["delta"] == pytest.approx(sum(r["delta"] for r in per_draw) / 2, abs=1e-3)
+    assert pooled["ci_low"] <= pooled["delta"] <= pooled["ci_high"]
+    assert "2 draws (seeds 0, 1" in pooled["method"]
+    assert (pooled["ci_low"] > 0 or pooled["ci_high"] < 0) == (pooled["p_value"] <= 0.05)

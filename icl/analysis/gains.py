@@ -175,16 +175,24 @@ def compare_runs(a: Path, b: Path, resamples: int = RESAMPLES, seed: int = 12345
 
 
 def find_pairs(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[tuple[Comparison, dict[str, Any], Path, Path]]:
-    """(comparison, system's fields, baseline run, system run) for every run pair a comparison finds."""
+    """(comparison, system's fields, baseline run, system run) for every run pair a comparison finds. A run stands
+    for the runs collapsed into it (spec.json `same_as`: identical prompts), so a seed-independent 0-shot baseline
+    run serves the system runs of every seed."""
     runs = []
     for run in run_dirs(sweep_dir):
         if (run / "predictions.jsonl").is_file():
-            runs.append((run, _flat(read_json(run / "spec.json"))))
+            spec = read_json(run / "spec.json")
+            flat = _flat(spec)
+            runs.append((run, flat, [flat, *({**flat, **entry["fields"]} for entry in spec.get("same_as", ()))]))
     found = []
     for comp in comparisons:
         named = set(comp.baseline) | set(comp.system)
-        baselines = {_key(flat, named): run for run, flat in runs if _matches(flat, comp.baseline)}
-        for run, flat in runs:
+        baselines: dict[tuple, Path] = {}
+        for run, _, aliases in runs:
+            for alias in aliases:
+                if _matches(alias, comp.baseline):
+                    baselines.setdefault(_key(alias, named), run)
+        for run, flat, _ in runs:
             base = baselines.get(_key(flat, named)) if _matches(flat, comp.system) else None
             if base is not None and base != run:
                 found.append((comp, flat, base, run))
@@ -208,18 +216,27 @@ def compute_study(sweep_dir: Path, comparisons: Sequence[Comparison], resamples:
     """Every comparison for every run pair it finds, each family corrected (Holm, and BH q), each row with
     its detectable effect; then by-class means with two-level intervals and replicability counts. (A sequential
     study: icl.analysis.seqgains.)"""
-    raw: list[tuple[dict[str, Any], Any]] = []
+    from icl.analysis.draws import pool_draws
+
+    raw: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
     for comp, flat, base, run in find_pairs(sweep_dir, comparisons):
-        raw += [(row_fields(comp, flat, base, run, res), res.draws) for res in compare_runs(base, run, resamples)]
-    return assemble(_corrected(raw), [d for _, d in raw])
+        raw += [(row_fields(comp, flat, base, run, res), res.draws, flat)
+                for res in compare_runs(base, run, resamples)]
+    pooled = pool_draws(raw)
+    return assemble(_corrected(pooled), [d for _, d in pooled])
 
 
 def assemble(rows: Sequence[Gain], draws: Sequence[Any], design: dict[str, Any] | None = None) -> Study:
     """A study from its rows (any order) and their item-level bootstrap draws: rows sorted, class means with
     their intervals, replicability counts."""
+    from icl.analysis.draws import PER_DRAW
+
     order = sorted(range(len(rows)), key=lambda i: _row_order(rows[i]))
     rows, draws = [rows[i] for i in order], [draws[i] for i in order]
-    return Study(tuple(rows), tuple(class_gains(rows, draws)), tuple(_replicability(rows)), design=design)
+    claims = [i for i, g in enumerate(rows) if not g.family.endswith(PER_DRAW)]  # a draw is not a claim of its own
+    kept = [rows[i] for i in claims]
+    return Study(tuple(rows), tuple(class_gains(kept, [draws[i] for i in claims])), tuple(_replicability(kept)),
+                 design=design)
 
 
 def _row_order(g: Gain) -> tuple:

@@ -154,7 +154,7 @@ def gains_markdown(study: Study, notes: Sequence[str] = (), fdr: bool = False) -
             lines += ["### replicability over languages", "", *(f"- {r.line()}" for r in reps), ""]
     lines.append(f"`*`: Holm-adjusted p <= {study.alpha} within the row's family (a comparison's `family` and the "
                  "metric; m rows in brackets). p: the row's own two-sided test (MT: paired bootstrap over items, "
-                 "whose percentile interval is the 95% CI; accuracy: McNemar's exact test with its exact interval). "
+                 "whose percentile interval is the 95% CI; accuracy: McNemar's score test with Tango's score interval, which it inverts). Rows pooled over draws (seeds, templates): a two-level bootstrap, draws then items. "
                  f"MDE: the smallest gain the row could detect with 80% power at {study.alpha}/m. Scores in points "
                  "(chrF++, BLEU, accuracy %). class: Joshi et al. (2020), 0-5; `-` unknown.")
     if notes:
