@@ -34,15 +34,17 @@ from typing import Any
 
 import requests
 
+from icl.author.guard import HEADER
+
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, limit: float = 900) -> float:
+def _wait_ready(url: str, token: str, proc: subprocess.Popen, limit: float = 900) -> float:
     began = time.perf_counter()
     while time.perf_counter() - began < limit:
         if proc.poll() is not None:
             sys.exit(f"icl author ended ({proc.returncode})")
-        state = requests.get(url + "api/status", timeout=10).json()["engine"]
+        state = requests.get(url + "api/status", headers={HEADER: token}, timeout=10).json()["engine"]
         if state == "ready":
             return time.perf_counter() - began
         if state.startswith("failed"):
@@ -62,12 +64,12 @@ class PageEdit:
     view: dict[str, Any]
 
 
-def page_edit(url: str, setting: dict[str, Any], source: str, items: int) -> PageEdit:
+def page_edit(url: str, token: str, setting: dict[str, Any], source: str, items: int) -> PageEdit:
     """One edit through the page's stream, timed as the page sees it."""
     began = time.perf_counter()
     prompts = first = None
     body = {"a": {"setting": setting, "source": source, "original": "plain"}}
-    with requests.post(url + "api/stream", json=body, stream=True, timeout=900) as response:
+    with requests.post(url + "api/stream", json=body, headers={HEADER: token}, stream=True, timeout=900) as response:
         for line in response.iter_lines():
             if not line:
                 continue
@@ -114,16 +116,17 @@ class RawVllm:
         return time.perf_counter() - began, [o.outputs[0].text for o in outs]
 
 
-def start_page(args: argparse.Namespace) -> tuple[subprocess.Popen, str, float]:
+def start_page(args: argparse.Namespace) -> tuple[subprocess.Popen, str, str, float]:
+    """`icl author` started as a user starts it; its URL, its token and the seconds until its engine is ready."""
     env = {**os.environ, "ICL_CACHE_DIR": tempfile.mkdtemp(prefix="icl-author-bench-")}
     proc = subprocess.Popen([sys.executable, "-m", "icl.cli", "author", "--port", "0", "--engine", args.engine,
                              "--lang", args.lang, "--args", args.args], env=env, stderr=subprocess.PIPE, text=True)
     line = proc.stderr.readline() if proc.stderr else ""
-    found = re.search(r"http://\S+/", line)
+    found = re.search(r"(http://\S+/)\?token=(\S+)", line)
     if not found:
         proc.terminate()
         sys.exit(f"no URL from icl author: {line}")
-    return proc, found.group(0), _wait_ready(found.group(0), proc)
+    return proc, found.group(1), found.group(2), _wait_ready(found.group(1), found.group(2), proc)
 
 
 def main() -> None:
@@ -136,7 +139,7 @@ def main() -> None:
     parser.add_argument("--args", default="{}", help="engine arguments as JSON, for the page and vLLM alone")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout still stops the command (finally below)
-    proc, url, start = start_page(args)
+    proc, url, token, start = start_page(args)
     try:
         raw = RawVllm(args.model, json.loads(args.args))
         plain = (REPO / "prompts" / "mt" / "plain.j2").read_text(encoding="utf-8")
@@ -144,7 +147,7 @@ def main() -> None:
         rows, same, total = [], 0, 0
         for i in range(args.edits + 1):
             source = f"{{#- edit {i} -#}}\nTranslation exercise {i}.\n\n" + plain  # new to both caches
-            page = page_edit(url, setting, source, args.items)
+            page = page_edit(url, token, setting, source, args.items)
             alone, outputs = raw.generate(page.view)
             same += sum(a == b["output"] for a, b in zip(outputs, page.view["items"], strict=True))
             total += len(outputs)

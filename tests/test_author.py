@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from icl.author.guard import HEADER, Guard, guard_for, is_loopback
 from icl.author.preview import segments, so_far, view
 from icl.author.server import make_app, problem
 from icl.author.session import AuthorSession, Side, page_engine_args
@@ -36,6 +37,9 @@ from icl.values.prompt import Prompt
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = ModelSpec("gemma-3-270m", "vllm")
+TOKEN = "a-test-token-of-this-launch"
+GUARD = Guard(TOKEN, frozenset({"testserver"}))
+"""The guard of a page whose address is TestClient's (`http://testserver`)."""
 
 
 class PromptEngine:
@@ -269,7 +273,8 @@ def test_saving_leaves_out_a_column_whose_template_is_not_saved_as_shown(session
 
 @pytest.fixture
 def client(session: AuthorSession) -> TestClient:
-    return TestClient(make_app(session), raise_server_exceptions=False)
+    """The page's API as the page's own script calls it: with the token in its header."""
+    return TestClient(make_app(session, GUARD), raise_server_exceptions=False, headers={HEADER: TOKEN})
 
 
 def _side(template: str, source: str, **setting: object) -> dict:
@@ -298,7 +303,8 @@ def test_the_api_answers_bad_input_with_a_message_at_the_line(client: TestClient
 
 
 def test_the_api_survives_what_is_not_json_and_a_bug(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert client.post("/api/preview", content=b"{no").json()["error"] == "request: the body is not JSON"
+    response = client.post("/api/preview", content=b"{no", headers={"Content-Type": "application/json"})
+    assert response.json()["error"] == "request: the body is not JSON"
     import icl.author.session as session_module
 
     def broken(*args: object) -> None:
@@ -380,6 +386,7 @@ def test_the_command_says_when_its_port_is_taken() -> None:
         port = taken.getsockname()[1]
         result = CliRunner().invoke(app, ["author", "--port", str(port)])
     assert result.exit_code == 2 and f"--port: cannot listen on 127.0.0.1:{port}" in result.output
+    assert "warning" not in result.output  # loopback: nothing to warn about
 
 
 @pytest.mark.parametrize(("engine", "args", "expected"), [
@@ -465,7 +472,7 @@ def test_a_cancelled_view_stops_the_engine_and_keeps_what_arrived(gated: tuple[A
 
 def test_the_stream_endpoint_sends_prompts_then_outputs_then_the_view(gated: tuple[AuthorSession, GatedEngine]) -> None:
     session, _ = gated
-    client = TestClient(make_app(session), raise_server_exceptions=False)
+    client = TestClient(make_app(session, GUARD), raise_server_exceptions=False, headers={HEADER: TOKEN})
     body = {"a": _side("plain", _source("mt/plain")), "b": _side("instruct", _source("mt/instruct"))}
     with client.stream("POST", "/api/stream", json=body) as response:
         events = [json.loads(line) for line in response.iter_lines() if line]
@@ -552,3 +559,127 @@ def test_a_version_diff_shows_only_the_items_whose_prediction_changed(session: A
     versions = client.get("/api/versions", params={"task": "mt", "name": "plain"}).json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
     assert client.get("/api/template", params={"task": "mt", "name": "plain@1"}).json()["source"] == _source("mt/plain")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` with its bytes: what a refused request must leave as it was."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+OWNED = {"columns": [{"setting": {"task": "mt", "template": "plain", "language": "fra"},
+                      "source": "{#- owned -#}\n" + _source("mt/plain"), "original": "plain"}], "index": 0}
+"""A save that rewrites prompts/mt/plain.j2, as an attacking page would send it."""
+JSON = {"Content-Type": "application/json"}
+ATTACK = json.dumps(OWNED)
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "reason"), [
+    ("POST", "/api/save", {"Content-Type": "text/plain", "Origin": "http://evil.example"},
+     "a POST from http://evil.example is refused: only the page itself may change anything"),
+    ("POST", "/api/save", {**JSON, HEADER: TOKEN, "Origin": "http://evil.example"},
+     "a POST from http://evil.example is refused: only the page itself may change anything"),
+    ("POST", "/api/save", {**JSON, HEADER: TOKEN, "Origin": "null"},
+     "a POST from null is refused: only the page itself may change anything"),
+    ("POST", "/api/save", {**JSON, HEADER: TOKEN, "Origin": "http://testserver:8080"},
+     "a POST from http://testserver:8080 is refused: only the page itself may change anything"),
+    ("POST", "/api/save", {**JSON, HEADER: TOKEN, "Referer": "http://evil.example/attack.html"},
+     "a POST from http://evil.example is refused: only the page itself may change anything"),
+    ("POST", "/api/save", {"Content-Type": "text/plain", HEADER: TOKEN},
+     "a POST with Content-Type 'text/plain' is refused: the API takes application/json"),
+    ("POST", "/api/save", {"Content-Type": "application/x-www-form-urlencoded", HEADER: TOKEN,
+                           "Origin": "http://testserver"},
+     "a POST with Content-Type 'application/x-www-form-urlencoded' is refused: the API takes application/json"),
+    ("POST", "/api/save", JSON, "no token: the API takes the token `icl author` printed in the X-ICL-Token header"),
+    ("POST", "/api/save", {**JSON, HEADER: "a-guessed-token-of-this-launch"}, "wrong token in the X-ICL-Token header"),
+    ("POST", "/api/save", {**JSON, HEADER: TOKEN, "Host": "evil.example:8765"},
+     "Host 'evil.example:8765' is not this page's address (testserver)"),
+    ("GET", "/api/template?task=mt&name=plain", {},
+     "no token: the API takes the token `icl author` printed in the X-ICL-Token header"),
+    ("GET", "/api/template?task=mt&name=plain", {HEADER: "é".encode() * 30}, "wrong token in the X-ICL-Token header"),
+    ("GET", "/api/template?task=mt&name=plain", {HEADER: TOKEN, "Host": "evil.example"},
+     "Host 'evil.example' is not this page's address (testserver)"),
+    ("GET", "/", {}, "no token: open the URL that `icl author` printed (http://…/?token=…)"),
+    ("GET", f"/?token={TOKEN}x", {}, "wrong token: open the URL that `icl author` printed"),
+    ("GET", f"/?token={TOKEN}", {"Host": "evil.example:8765"},
+     "Host 'evil.example:8765' is not this page's address (testserver)"),
+    ("GET", "/", {"Cookie": "icl_author=an-old-token-of-another-launch"},
+     "no token: open the URL that `icl author` printed (http://…/?token=…)"),
+])
+def test_the_page_refuses_whoever_is_not_its_owner_and_changes_nothing(
+        session: AuthorSession, prompts: Path, method: str, path: str, headers: dict, reason: str) -> None:
+    """No token, a wrong one, another Host (DNS rebinding), another origin's POST, a body that is not
+    JSON (a cross-origin "simple" request): 403 with the reason in one line, and no file touched."""
+    before = _files(prompts)
+    bare = TestClient(make_app(session, GUARD), raise_server_exceptions=False)
+    response = bare.request(method, path, headers=headers, content=ATTACK if method == "POST" else None)
+    assert (response.status_code, response.json()) == (403, {"error": reason})
+    assert "\n" not in response.text and "set-cookie" not in response.headers
+    assert _files(prompts) == before
+
+
+def test_the_owner_with_the_token_still_saves(session: AuthorSession, prompts: Path) -> None:
+    """The same save as the refused ones, from the page itself with its token: it writes the file
+    (so the refusals above are the guard's, not a bad request's)."""
+    owner = TestClient(make_app(session, GUARD), raise_server_exceptions=False)
+    response = owner.post("/api/save", content=ATTACK,
+                          headers={**JSON, HEADER: TOKEN, "Origin": "http://testserver",
+                                   "Referer": "http://testserver/"})
+    assert response.status_code == 200, response.text
+    assert (prompts / "mt" / "plain.j2").read_text(encoding="utf-8") == OWNED["columns"][0]["source"]
+
+
+def test_the_token_url_opens_the_page_and_a_cookie_keeps_it(session: AuthorSession) -> None:
+    browser = TestClient(make_app(session, GUARD), raise_server_exceptions=False)
+    first = browser.get("/", params={"token": TOKEN})
+    assert first.status_code == 200 and f"const TOKEN = {json.dumps(TOKEN)};" in first.text
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith(f"icl_author={TOKEN};") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert first.headers["x-frame-options"] == "DENY"
+    again = browser.get("/")  # the cookie, without the token in the URL: a reload
+    assert again.status_code == 200 and "set-cookie" not in again.headers
+    assert browser.get("/api/status", headers={HEADER: TOKEN}).json() == {"engine": "ready"}
+    assert browser.get("/api/status").status_code == 403  # the cookie opens the page, not the API
+
+
+@pytest.mark.parametrize(("host", "port", "hosts"), [
+    ("127.0.0.1", 8765, {"127.0.0.1:8765", "localhost:8765", "[::1]:8765"}),
+    ("localhost", 80, {"127.0.0.1:80", "localhost:80", "[::1]:80", "127.0.0.1", "localhost", "[::1]"}),
+    ("::1", 9000, {"127.0.0.1:9000", "localhost:9000", "[::1]:9000"}),
+    ("192.168.1.20", 8765, {"127.0.0.1:8765", "localhost:8765", "[::1]:8765", "192.168.1.20:8765"}),
+    ("Lab-Box", 8765, {"127.0.0.1:8765", "localhost:8765", "[::1]:8765", "lab-box:8765"}),
+])
+def test_a_launch_has_its_own_token_and_answers_its_own_addresses(host: str, port: int, hosts: set[str]) -> None:
+    one, two = guard_for(host, port), guard_for(host, port)
+    assert one.hosts == hosts and one.cookie == f"icl_author_{port}"
+    assert one.token != two.token and len(one.token) >= 40
+    assert one.origins == {f"http://{h}" for h in hosts}
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.1.2.3", True), ("localhost", True), ("::1", True), ("[::1]", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("lab-box", False),
+])
+def test_only_loopback_addresses_count_as_local(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_a_guard_refuses_a_short_token() -> None:
+    with pytest.raises(ConfigError, match="^author token: expected at least 16 characters$"):
+        Guard("", frozenset({"testserver"}))
+
+
+def test_the_command_warns_when_it_listens_beyond_this_machine() -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from icl.cli import app
+
+    with socket.socket() as taken:  # the port is taken, so the command stops right after its warning
+        taken.bind(("0.0.0.0", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["author", "--host", "0.0.0.0", "--port", str(port)])
+    assert result.exit_code == 2 and f"--port: cannot listen on 0.0.0.0:{port}" in result.output
+    assert ("icl author: warning: --host 0.0.0.0 is not a loopback address: anyone who can reach it and has the "
+            "token (in the URL below) can run the model and write templates") in result.output

@@ -8,6 +8,8 @@ until 8 new MT outputs with scores are on the page.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import shutil
@@ -17,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -32,6 +35,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from test_author import GatedEngine
 
+from icl.author.guard import guard_for
 from icl.author.server import make_app
 from icl.author.session import AuthorSession
 from icl.spec import ModelSpec
@@ -79,19 +83,20 @@ def engine() -> GatedEngine:
 
 @pytest.fixture(scope="module")
 def page_url(prompts_dir: Path, engine: GatedEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The page over the stand-in model, served by uvicorn in a thread."""
+    """The page over the stand-in model, served by uvicorn in a thread: its URL with the launch's token."""
     session = AuthorSession(ModelSpec("gemma-3-270m", "vllm"), engine_factory=lambda model: engine,
                             cache_path=tmp_path_factory.mktemp("cache") / "completions.sqlite")
     session.start()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(make_app(session), log_level="warning"))
+    guard = guard_for("127.0.0.1", sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(make_app(session, guard), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/?token={guard.token}"
     server.should_exit = True
     thread.join(10)
     session.close()
@@ -149,6 +154,15 @@ def test_load_shows_prompts_outputs_and_scores(browser: WebDriver, page_url: str
     assert re.match(r"chrf\+\+ \d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\]", aggregate), aggregate
     assert "bootstrap over items (1000 resamples" in aggregate and "8 items" in aggregate
     assert browser.find_element(By.ID, "engine-state").text == "ready"
+
+
+def test_the_token_leaves_the_address_bar_and_a_reload_keeps_the_page(browser: WebDriver, page_url: str) -> None:
+    """The page drops `?token=` from its URL once loaded; its cookie opens it again on a reload."""
+    _open(browser, page_url)
+    assert browser.current_url == page_url.split("?")[0]
+    browser.refresh()
+    _after_run(browser, 0)
+    assert len(_outputs(browser)) == 8 and browser.find_element(By.ID, "engine-state").text == "ready"
 
 
 def test_typing_in_the_editor_gives_new_outputs(browser: WebDriver, page_url: str) -> None:
@@ -277,7 +291,7 @@ def test_the_real_command_on_the_embedded_model(browser: WebDriver, prompts_dir:
                             env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         line = proc.stderr.readline() if proc.stderr else ""
-        url = re.search(r"http://\S+/", line)
+        url = re.search(r"http://\S+/\?token=\S+", line)
         assert url, line
         browser.get(url.group(0))
         _after_run(browser, 0, timeout=600)  # the engine starts behind the first view
@@ -394,3 +408,55 @@ def test_save_keeps_versions_and_a_diff_shows_only_the_changed_items(browser: We
               for row in box.find_elements(By.CSS_SELECTOR, "table.paired tr") if row.find_elements(By.TAG_NAME, "td")}
     assert set(paired) == {"chrf++", "bleu"} and all(row[6] == "8" for row in paired.values())
     assert re.fullmatch(r"\[-?\d+\.\d\d, -?\d+\.\d\d\]", paired["chrf++"][4])
+
+
+ATTACK_PAGE = """<!doctype html>
+<html><head><title>another site</title></head><body><script>
+const page = __PAGE__, body = __BODY__;
+const outcome = (p) => p.then(async r => `${r.type} ${r.status} ${await r.text()}`, e => `failed: ${e.name}`);
+(async () => {
+  const send = {method: "POST", credentials: "include", body};
+  document.body.dataset.save = await outcome(fetch(page + "api/save",
+      {...send, mode: "no-cors", headers: {"Content-Type": "text/plain"}}));
+  document.body.dataset.json = await outcome(fetch(page + "api/save",
+      {...send, headers: {"Content-Type": "application/json"}}));
+  document.body.dataset.read = await outcome(fetch(page + "api/template?task=mt&name=plain", {credentials: "include"}));
+  document.title = "done";
+})();
+</script></body></html>
+"""
+"""A page of another origin (127.0.0.1 on another port: the same site, so the page's cookie goes along)
+that tries to overwrite prompts/mt/plain.j2 and to read it back."""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    """Serves a folder without a log line per request."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_page_of_another_origin_can_neither_save_nor_read(browser: WebDriver, page_url: str, prompts_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """In Chromium, with the page's cookie in the browser: a no-cors text/plain save (a "simple" request,
+    which a browser sends cross-origin without asking), a JSON save (which needs a CORS preflight) and a
+    read of a template, all from another origin's page, change no file and read nothing."""
+    _open(browser, page_url)  # the browser holds the page's cookie
+    page = page_url.split("?")[0]
+    body = {"columns": [{"setting": {"task": "mt", "template": "plain", "language": "fra"},
+                         "source": "{#- owned -#}\n" + (prompts_dir / "mt" / "plain.j2").read_text(encoding="utf-8"),
+                         "original": "plain"}], "index": 0}
+    html = ATTACK_PAGE.replace("__PAGE__", json.dumps(page)).replace("__BODY__", json.dumps(json.dumps(body)))
+    (tmp_path / "attack.html").write_text(html, encoding="utf-8")
+    before = {p: p.read_bytes() for p in sorted(prompts_dir.rglob("*")) if p.is_file()}
+    other = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(tmp_path)))
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{other.server_address[1]}/attack.html")
+        _wait(browser, lambda d: d.title == "done", 30, "the other page's requests did not settle")
+        got = {k: browser.find_element(By.TAG_NAME, "body").get_attribute(f"data-{k}") for k in ("save", "json", "read")}
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert got == {"save": "opaque 0 ", "json": "failed: TypeError", "read": "failed: TypeError"}
+    assert {p: p.read_bytes() for p in sorted(prompts_dir.rglob("*")) if p.is_file()} == before

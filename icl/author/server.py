@@ -10,7 +10,8 @@ API (all JSON): GET /api/options, GET /api/status, GET /api/template?task=&name=
 version), GET /api/versions?task=&name=, POST /api/lint {task, name, source}, POST /api/preview {side},
 POST /api/compare {a, b}, POST /api/save {columns, index}, POST /api/diff {side, old, new}; and
 POST /api/stream {a, b?}, what the page itself uses: a view streamed as newline-delimited JSON events
-(`_events`). A side is {setting, source, original}: see icl.author.session.Side.
+(`_events`). A side is {setting, source, original}: see icl.author.session.Side. Every request passes
+icl.author.guard first: the page's own address, origin and token, or 403.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from importlib.resources import files
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from icl.author.guard import Guard, GuardMiddleware
 from icl.author.preview import Preview, SoFar, Update, so_far
 from icl.author.session import AuthorSession, Saved, Side, VersionDiff
 from icl.author.settings import MAX_ITEMS, setting_from_json
@@ -210,12 +213,14 @@ def _edit_routes(session: AuthorSession) -> list[Route]:
             Route("/api/diff", diff, methods=["POST"])]
 
 
-def _page_routes(session: AuthorSession, language: str) -> list[Route]:
-    """The page itself, and what it reads: options, engine status, a template's text, lint."""
+def _page_routes(session: AuthorSession, language: str, token: str) -> list[Route]:
+    """The page itself (with the token its script sends), and what it reads: options, engine status,
+    a template's text, lint."""
 
     async def page(request: Request) -> Response:
         html = files("icl.author").joinpath("page.html").read_text(encoding="utf-8")
-        return HTMLResponse(html.replace("__ICL_LANGUAGE__", json.dumps(language)))
+        return HTMLResponse(html.replace("__ICL_LANGUAGE__", json.dumps(language))
+                            .replace("__ICL_TOKEN__", json.dumps(token)))
 
     async def get_options(request: Request) -> Response:
         return JSONResponse(options(session))
@@ -281,12 +286,15 @@ def _view_routes(session: AuthorSession, on_saved: Callable[[Saved], None] | Non
             Route("/api/save", save, methods=["POST"])]
 
 
-def make_app(session: AuthorSession, on_saved: Callable[[Saved], None] | None = None,
+def make_app(session: AuthorSession, guard: Guard, on_saved: Callable[[Saved], None] | None = None,
              language: str = "fra") -> Starlette:
-    """The page and its API over one session (`language`: the page's first language)."""
+    """The page and its API over one session, answering only what `guard` lets through (`language`: the
+    page's first language)."""
 
     async def icl_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(problem(str(exc), getattr(exc, "side", "")), status_code=422)
 
-    routes = [*_page_routes(session, language), *_view_routes(session, on_saved), *_edit_routes(session)]
-    return Starlette(routes=routes, exception_handlers={IclError: icl_error})
+    routes = [*_page_routes(session, language, guard.token), *_view_routes(session, on_saved),
+              *_edit_routes(session)]
+    return Starlette(routes=routes, exception_handlers={IclError: icl_error},
+                     middleware=[Middleware(GuardMiddleware, guard=guard)])
