@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -35,7 +36,7 @@ class Results:
         """One row per finished run: its spec fields (model as `model`, `engine`, `model_args`; `pair`),
         its scores by metric name (`chrf++`, `bleu`, `accuracy`, ...; NaN where a run has no such score),
         and the rest of its metrics.json (`n`, `errors`, `postprocess`, ...)."""
-        return pd.DataFrame(run_rows(self.path))
+        return _frame(run_rows(self.path))
 
     @cached_property
     def items(self) -> pd.DataFrame:
@@ -43,29 +44,40 @@ class Results:
         `shots`, `selector`, ...), the item as predictions.jsonl holds it (`id`, `source`, `prompt`,
         `demo_ids`, `output`, `prediction`, `reference`, ...) and its own score (`chrf++` for a
         translation, `correct` for a label)."""
-        return pd.DataFrame(item_rows(self.path))
+        return _frame(item_rows(self.path))
 
     @cached_property
-    def _study(self) -> dict[str, list[dict[str, object]]]:
+    def _study(self) -> dict[str, list[dict[str, Any]]]:
         return study_parts(self.path)
 
     @cached_property
     def gains(self) -> pd.DataFrame:
         """gains.json's rows: one per comparison, language pair and metric, with every field it holds."""
-        return pd.DataFrame(self._study["rows"])
+        return _frame(self._study["rows"])
 
     @cached_property
     def classes(self) -> pd.DataFrame:
         """gains.json's mean gains by resource class and over all pairs, with their intervals."""
-        return pd.DataFrame(self._study["classes"])
+        return _frame(self._study["classes"])
 
     @cached_property
     def replicability(self) -> pd.DataFrame:
         """gains.json's "improves (hurts) at least k of N languages" per comparison."""
-        return pd.DataFrame(self._study["replicability"])
+        return _frame(self._study["replicability"])
 
     def __repr__(self) -> str:
         return f"Results({str(self.path)!r})"
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows as a DataFrame; a column of booleans with gaps (`correct`, which translations lack) becomes pandas'
+    nullable boolean, so that `items[items.task == "intent"]["correct"].mean()` is a number, not an object."""
+    frame = pd.DataFrame(rows)
+    for column in frame.columns[frame.dtypes == object]:
+        present = frame[column].dropna()
+        if len(present) and all(isinstance(v, bool) for v in present):
+            frame[column] = frame[column].astype("boolean")
+    return frame
 
 
 def load(path: str | Path) -> Results:

@@ -61,7 +61,8 @@ def finished_runs(sweep_dir: Path) -> Iterator[tuple[Path, RunRecord]]:
 
 def run_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     """One flat row per finished run: its fields, its scores, then the rest of its metrics.json."""
-    return [{**record.fields, **record.scores, **record.counts} for _, record in finished_runs(sweep_dir)]
+    return [{"run_id": record.fields["run_id"], **record.fields, **record.scores, **record.counts}
+            for _, record in finished_runs(sweep_dir)]
 
 
 def item_rows(sweep_dir: Path) -> list[dict[str, Any]]:
