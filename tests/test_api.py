@@ -89,6 +89,8 @@ def test_a_notebook_runs_a_sweep_and_reads_its_tables(tmp_path: Path) -> None:
                                                abs=1e-4)
     labelled = items[items.task == "intent"]
     assert (labelled["correct"] == (labelled["prediction"] == labelled["reference"])).all()
+    assert items["correct"].dtype == "boolean" and items.loc[items.task == "mt", "correct"].isna().all()
+    assert (~labelled["correct"]).sum() == (labelled["prediction"] != labelled["reference"]).sum()
     # a run's accuracy is the mean of its items' correctness
     by_run = labelled.groupby("run_id")["correct"].mean() * 100
     for run_id, acc in by_run.items():
