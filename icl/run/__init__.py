@@ -17,6 +17,7 @@ from typing import Any
 
 class _RunPackage(types.ModuleType):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """`icl.run.entry.run`: run a sweep (a YAML path or a dict) and return its results as tables."""
         from icl.run.entry import run
 
         return run(*args, **kwargs)
