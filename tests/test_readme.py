@@ -33,6 +33,11 @@ README_COMMANDS: dict[str, str] = {
     ".venv/bin/icl run experiments/lowres_gains.yaml":
         "about an hour and a half: planned here on a slice of its languages (every prompt built, no condition "
         "refused), and each of its conditions runs end to end in tests/test_augment.py and tests/test_selflabel.py",
+    ".venv/bin/pip install -e '.[track]'": "installs from PyPI; scripts/setup.sh installs the dev extra, which holds "
+                                           "the same packages",
+    ".venv/bin/icl run experiments/quickstart.yaml --track mlflow":
+        "the quickstart's model run, by hand; tests/test_api.py logs a sweep through the same entry "
+        "(icl.run.entry) with a stand-in engine and reads it back with MlflowClient",
     ".venv/bin/icl report results/lowres_gains": "tests/test_report.py writes and opens a report in Chromium",
     ".venv/bin/python benchmarks/bench_sweep.py": "a benchmark of minutes, run by hand (it checks outputs itself)",
     "python3 -m venv benchmarks/.venv-lmeval && echo \"$PWD/.venv/lib/python3.11/site-packages\" > "

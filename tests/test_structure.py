@@ -38,7 +38,10 @@ def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            # `from icl import derived` depends on icl.derived, as `from icl.run.x import y` depends on
+            # icl.run.x and not on the icl/__init__.py that Python runs first in both cases
+            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                     for a in node.names]
         for name in names:
             while name and name not in modules:
                 name = name.rpartition(".")[0]

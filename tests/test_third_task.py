@@ -72,6 +72,9 @@ class DomainTask:
     def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
         return {name: fn(predictions, references) for name, fn in INTENT_METRICS.items()}
 
+    def item_scores(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, list[Any]]:
+        return {"correct": [p == r for p, r in zip(predictions, references, strict=True)]}
+
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:
         return [mcnemar_accuracy([p == r for p, r in zip(baseline, references, strict=True)],
@@ -116,6 +119,7 @@ def _domain_files(folder: Path) -> None:
 
 
 def test_a_third_task_runs_through_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from icl.analysis.frames import load
     from icl.analysis.results import table_rows
     from icl.prompts.lint import lint
     from icl.run.runner import run_sweep
@@ -149,6 +153,8 @@ gains:
     assert all(r["accuracy"] != "" for r in rows)
     gains = json.loads((tmp_path / "results" / "sites" / "gains.json").read_text(encoding="utf-8"))["rows"]
     assert {g["pair"] for g in gains} == {"swa", "yor"} and all(g["metric"] == "accuracy" for g in gains)
+    items = load(tmp_path / "results" / "sites").items  # the notebook's item table asks the task for its scores
+    assert len(items) == 4 * 12 and (items["correct"] == (items["prediction"] == items["reference"])).all()
     labels = json.loads(next((tmp_path / "results" / "sites").glob("*/labels.json")).read_text(encoding="utf-8"))
     assert labels["labels"] == ["wikibooks", "wikinews", "wikivoyage"]
     assert load_flores("eng", "swh")[0].target in (tmp_path / "swh_Latn_test.tsv").read_text(encoding="utf-8")

@@ -39,24 +39,20 @@ def run(
     yes: bool = typer.Option(False, "--yes", help="Run a sweep of more than 10,000 runs."),
     verbose: bool = typer.Option(False, "--verbose", help="Show engine logs live (by default they go to a log "
                                                           "file, named at the end and in any engine error)."),
+    track: str | None = typer.Option(None, "--track", help="Log the finished sweep to a tracker: mlflow (one "
+                                     "experiment per sweep, one run per icl run; needs `pip install 'icl[track]'`)."),
+    track_uri: str | None = typer.Option(None, "--track-uri", help="Tracking URI (default: $MLFLOW_TRACKING_URI, "
+                                         "else sqlite:///mlflow.db here)."),
 ) -> None:
     """Run every combination of a sweep, write results/<sweep>/, and print the table."""
-    from icl.config import results_dir
-    from icl.run.runner import run_sweep
+    from icl.run.entry import start_sweep
     from icl.run.timings import Phases, process_age
-    from icl.sweep.count import refuse_over_limit
-    from icl.sweep.load import load_grid
 
     phases = Phases()
     phases.add("start and imports", process_age() or 0.0)
-    with phases.phase("sweep load"):
-        grid = load_grid(sweep_file)
-        if not yes:  # counted from the lists: a 900,000-run typo is refused before any run is built
-            refuse_over_limit(sweep_file, sum(grid.counts().values()))
-        sweep = grid.expand()
-    typer.echo(f"sweep {sweep.name}: {len(sweep.runs)} runs", err=True)
-    report = run_sweep(sweep, results or results_dir(), fresh=fresh, chunk_size=chunk_size,
-                       console=Console(stderr=True), phases=phases, verbose=verbose)
+    report = start_sweep(sweep_file, results, fresh=fresh, yes=yes, chunk_size=chunk_size,
+                         console=Console(stderr=True), phases=phases, verbose=verbose, track=track,
+                         track_uri=track_uri)
     typer.echo(f"generated {report.generated}, scored {report.scored}, from cache {report.cached}, "
                f"engine calls {report.engine_calls}", err=True)
     if report.collapsed:
@@ -66,6 +62,8 @@ def run(
         typer.echo(f"engine log: {log}", err=True)
     print_table(report.sweep_dir)
     typer.echo(f"results in {report.sweep_dir}", err=True)
+    if report.tracked:
+        typer.echo(f"tracked: {report.tracked}", err=True)
 
 
 @app.command()

@@ -47,6 +47,8 @@ class SweepReport:
     collapsed: int = 0
     """Runs of the sweep collapsed into others (identical prompts; icl.run.noops)."""
     phases: Phases = field(default_factory=Phases)
+    tracked: str = ""
+    """Where the sweep was logged (icl.analysis.track), if it was."""
 
     def count(self, answerer: Answerer, engine: LazyEngine) -> None:
         """Add what one model's answerer and engine did."""

@@ -244,11 +244,27 @@ GAIN_FIELDS = [f for f in RunSpec.__dataclass_fields__ if f not in ("sweep", "mo
 """Fields a `gains:` filter may name."""
 
 
+DICT_SOURCE = Path("<dict>")
+"""What messages about a sweep given as a dict (icl.run from a notebook) name instead of a file; relative
+paths in it (`datasets:` files) are read from the working directory, this path's parent."""
+
+
 def load_grid(path: Path) -> Grid:
     """Read and check a sweep file: every key and value, once."""
-    raw = load_yaml(path)
+    return _grid(load_yaml(path), path, path.stem)
+
+
+def grid_from_dict(raw: Mapping[str, Any]) -> Grid:
+    """Check a sweep given as a dict with the keys of a sweep file, as `load_grid` checks a file. It must say
+    its `name` (a file's default is its stem), the folder its results go to."""
+    if isinstance(raw, Mapping) and "name" not in raw:
+        raise ConfigError(f"{DICT_SOURCE}: name: missing (a sweep given as a dict names its results folder)")
+    return _grid(raw, DICT_SOURCE, "")
+
+
+def _grid(raw: Any, path: Path, default_name: str) -> Grid:
     raw = check_keys("", raw, _TOP | set(TASKS), path)
-    name = check_scalar("name", raw.get("name", path.stem), str, path)
+    name = check_scalar("name", raw.get("name", default_name), str, path)
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"{path}: name: {name!r} is not a usable folder name")
     if "models" not in raw:

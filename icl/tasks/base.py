@@ -121,6 +121,11 @@ class Task(Protocol):
         """Every metric of the task over one run."""
         ...
 
+    def item_scores(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, list[Any]]:
+        """Each item's own score, one list per name, aligned with the items: what a reader sorts or groups
+        items by (icl.analysis.frames' item table), not a corpus metric averaged."""
+        ...
+
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:
         """Paired bootstrap of system over baseline on the same items, one result per gain metric."""

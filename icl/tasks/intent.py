@@ -89,6 +89,10 @@ class IntentTask:
     def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
         return {name: fn(predictions, references) for name, fn in INTENT_METRICS.items()}
 
+    def item_scores(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, list[Any]]:
+        """Whether each prediction is the reference label (an unparseable output is wrong)."""
+        return {"correct": [p == r for p, r in zip(predictions, references, strict=True)]}
+
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:
         return [mcnemar_accuracy([p == r for p, r in zip(baseline, references, strict=True)],

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from icl.errors import ConfigError
 from icl.languages import get_language
 from icl.metrics import MT_METRICS, Interval, PairedResult, Score, bootstrap_mt, paired_test_mt
+from icl.metrics.mt_stats import scores_from_stats, sentence_stats
 from icl.tasks.base import Axis, Mode, SyntheticRecipe
 from icl.tasks.demo import as_demo
 
@@ -85,6 +86,13 @@ class MtTask:
     def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
         hyps = [p or "" for p in predictions]
         return {name: fn(hyps, references) for name, fn in MT_METRICS.items()}
+
+    def item_scores(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, list[Any]]:
+        """Sentence chrF++ (sacrebleu's `sentence_score` with its defaults, from the statistics gains resample)."""
+        if not predictions:
+            return {"chrf++": []}
+        stats = sentence_stats("chrf++", [p or "" for p in predictions], references)
+        return {"chrf++": [round(float(x), 4) for x in scores_from_stats("chrf++", stats)]}
 
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
                 resamples: int, seed: int) -> list[PairedResult]:

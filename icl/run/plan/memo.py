@@ -70,10 +70,10 @@ def inputs_stamp(sweep: Any) -> str | None:
     every file's size and modification time under the icl package, templates, lexicon catalogue, data
     folder, UniMorph folder, synthetic-demo cache, and the folders declared data sets read. None where
     that is too many files to stamp."""
-    import icl
     from icl.config import cache_dir, catalogue_path, data_dir, prompts_dir
 
-    roots = {Path(icl.__file__).resolve().parent, prompts_dir().resolve(), catalogue_path().resolve().parent,
+    package = Path(__file__).resolve().parents[2]  # icl/, found from here: `import icl` is the notebook facade
+    roots = {package, prompts_dir().resolve(), catalogue_path().resolve().parent,
              (cache_dir() / "synthetic").resolve()}
     try:
         roots.add(data_dir().resolve())
@@ -86,7 +86,6 @@ def inputs_stamp(sweep: Any) -> str | None:
             if pattern and "{data}" not in pattern:
                 prefix = pattern.split("{", 1)[0]
                 roots.add((Path(spec.base) / (prefix if prefix.endswith("/") else os.path.dirname(prefix))).resolve())
-    package = Path(icl.__file__).resolve().parent
     digest = hashlib.sha256(json.dumps([MEMO_VERSION, repr(sweep.datasets.specs)]).encode())
     budget = [_STAMP_MAX_FILES]
     try:
