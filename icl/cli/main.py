@@ -17,6 +17,7 @@ from rich.table import Table
 
 from icl.cli import author, lexicon, models, prompts
 from icl.cli.common import clean_errors, out, print_table
+from icl.cli.power import duration, print_power
 from icl.errors import IclError
 from icl.metrics.base import RESAMPLES
 
@@ -97,7 +98,7 @@ def plan(
         return
     sweep = grid.expand()
     if power:
-        _print_power(sweep, pilot, effect)
+        print_power(sweep, pilot, effect)
         return
     for count in quick_plan(sweep):  # seconds, from the data alone; the exact plan follows
         _print_quick(count)
@@ -120,53 +121,6 @@ def plan(
         raise typer.Exit(2)
 
 
-def _print_sequential_power(sweep: Any, pilot_dir: Path, rates: dict[str, float | None]) -> None:
-    """A sequential design's most and expected items and engine time, beside the fixed design of its maximum."""
-    from icl.run.plan.power import pilot_rows
-    from icl.run.plan.seqpower import maximum_items, sequential_power
-
-    plan = sequential_power(sweep, pilot_rows(pilot_dir, sweep), sweep.design, maximum_items(sweep), rates)
-    table_ = Table(title=f"{sweep.name}: the sequential design on the pilot ({plan.studies} simulated studies)",
-                   title_justify="left")
-    for col in ("comparison", "shots", "metric", "family", "rows", "most items", "expected items", "effect",
-                "no effect", "open"):
-        table_.add_column(col)
-    for r in plan.rows:
-        table_.add_row(r.comparison, str(r.shots), r.metric, r.family, str(r.rows), f"{r.most:,}", f"{r.expected:,.0f}",
-                       f"{r.effect:.0%}", f"{r.no_effect:.0%}", f"{r.open:.0%}")
-    out.print(table_)
-    cost = ("" if plan.fixed_seconds is None or plan.expected_seconds is None else
-            f"; engine time {_duration(plan.expected_seconds)} expected against {_duration(plan.fixed_seconds)}")
-    out.print(f"all runs: {plan.expected_items:,.0f} items expected against {plan.fixed_items:,} for the fixed design "
-              f"of the same maximum ({100 * plan.expected_items / max(plan.fixed_items, 1):.0f}%){cost}; rows "
-              "simulated around the pilot's gains (effect / no effect / open: how often each row ends so)",
-              highlight=False)
-
-
-def _print_power(sweep: Any, pilot: Path | None, effects: list[str]) -> None:
-    from icl.config import results_dir
-    from icl.run.plan.power import parse_effects, power_plan, seconds_per_item
-
-    pilot_dir = pilot or results_dir() / sweep.name
-    if sweep.design is not None:
-        _print_sequential_power(sweep, pilot_dir, seconds_per_item(sweep))
-    rows = power_plan(sweep, pilot_dir, parse_effects(effects), seconds_per_item(sweep))
-    table_ = Table(title=f"{sweep.name}: items to detect each effect at 80% power (pilot {pilot_dir})",
-                   title_justify="left")
-    for col in ("comparison", "shots", "metric", "family (m)", "pairs", "items now", "MDE now", "effect",
-                "items needed (median / all pairs)", "test set", "extra engine time"):
-        table_.add_column(col)
-    for r in rows:
-        cost = "unknown" if r.seconds is None else _duration(r.seconds)
-        table_.add_row(r.comparison, str(r.shots), r.metric, f"{r.family} ({r.family_size})", str(r.pairs),
-                       str(r.items_now), "-" if r.mde_now is None else f"{r.mde_now:.2f}", f"{r.effect:g}",
-                       f"{r.items_median:,} / {r.items_max:,}", "?" if r.available is None else f"{r.available:,}",
-                       cost)
-    out.print(table_)
-    out.print("MDE and items at alpha 0.05 / m (the first step of Holm's correction in the row's family); cost: the "
-              "comparison's runs brought to the median need, at the recorded seconds per item", highlight=False)
-
-
 def _print_quick(q: Any) -> None:
     work = ", ".join(part for part in (f"{q.generate:,} prompts to generate" if q.generate else "",
                                        f"{q.score_prompts:,} to score ({q.continuations:,} label continuations)"
@@ -174,7 +128,7 @@ def _print_quick(q: Any) -> None:
     seconds = q.estimate.seconds
     labelling = f", plus the labelling of {q.labelling_runs:,} self-labelling runs" if q.labelling_runs else ""
     out.print(f"{q.model} ({q.engine}): {q.runs:,} runs, {q.items:,} test items: at most {work}; if nothing "
-              f"were cached, at most {_duration(seconds) if seconds is not None else 'unknown time'}"
+              f"were cached, at most {duration(seconds) if seconds is not None else 'unknown time'}"
               f"{labelling} ({q.estimate.basis})", highlight=False)
 
 
@@ -206,23 +160,17 @@ def _print_plan(result: Any) -> None:
             notes.append(f"{m.unbuilt:,} runs not counted: their demos are labelled by the model itself "
                          "and those labels are not cached yet")
         seconds = m.estimate.seconds
-        notes.append(f"estimate: {_duration(seconds) if seconds is not None else 'unknown'} ({m.estimate.basis})")
+        notes.append(f"estimate: {duration(seconds) if seconds is not None else 'unknown'} ({m.estimate.basis})")
         for note in notes:
             out.print(f"  {note}", highlight=False)
     total = result.estimate_seconds
     if len(result.models) > 1:
-        out.print(f"estimate, all models: {_duration(total) if total is not None else 'unknown'}", highlight=False)
+        out.print(f"estimate, all models: {duration(total) if total is not None else 'unknown'}", highlight=False)
     memo = (f"; prompts of {result.remembered:,} runs remembered from an earlier plan (--rebuild builds them again)"
             if result.remembered else "")
     out.print(f"planned in {result.seconds:.1f} s, no model loaded{memo}", highlight=False)
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 @app.command()
