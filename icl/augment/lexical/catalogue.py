@@ -115,6 +115,23 @@ def load_lexicon(lang: str, direction: str = "en-xx", sources: Sequence[str] | N
         if unknown:
             raise ConfigError(f"lexicon sources: {code} has no {', '.join(unknown)} (has: {', '.join(known)})")
     wanted = [s for s in known if s in sources] if sources is not None else default_sources(code)
+    return _merged(_parts(code, rows, wanted, direction, split))
+
+
+def lexicon_files(lang: str, direction: str = "en-xx") -> list[tuple[str, str, str, str, bool, str]]:
+    """The files `load_lexicon(lang, direction)` merges, each as (format, path, src, tgt, inverted, sha256
+    of its bytes): what decides the lexicon's content, for keys of derived data (icl.derived) that would
+    otherwise fingerprint the loaded lexicon."""
+    from icl import derived
+
+    code = get_language(lang).code
+    rows = catalogue().get(code) or ()
+    return [(fmt, str(path), src, tgt, inv, derived.file_digest(path))
+            for fmt, path, src, tgt, inv, _ in _parts(code, rows, default_sources(code), direction, "train")]
+
+
+def _parts(code: str, rows: Sequence[Mapping[str, Any]], wanted: Sequence[str], direction: str,
+           split: str) -> tuple[_Part, ...]:
     root = data_dir()
     parts: list[_Part] = []
     for name in wanted:
@@ -126,4 +143,4 @@ def load_lexicon(lang: str, direction: str = "en-xx", sources: Sequence[str] | N
             parts.append((r["format"], path, src, tgt, not same, stamp(path)))
     if not parts:
         raise ConfigError(f"lexicon: no {split} lexicon for {code} from {', '.join(wanted) or 'any source'}")
-    return _merged(tuple(parts))
+    return tuple(parts)
