@@ -92,7 +92,8 @@ def _synthesized(english: Sequence[Example], task: str, lang: str, morph: bool, 
         codes = ("eng", get_language(lang).unimorph)
         morph_files = [derived.file_digest(path) for code in codes if code for path in unimorph_files(code)]
     digest = derived.key("synthetic-pool", task, lang, morph, seed, origin, prefix, lexicon_files(lang, "en-xx"),
-                         morph_files, derived.text_digest(repr(astuple(ex)) for ex in english))
+                         morph_files, derived.text_digest(repr((ex.id, ex.source, ex.target, ex.src_lang, ex.tgt_lang, ex.origin,
+                                                    ex.scenario, ex.provenance)) for ex in english))
     rows = derived.cached("synthetic-pool", digest, lambda: [
         astuple(ex) for ex in synthesize(english, task, lang, morph, seed, origin, prefix)[0]])
     return [Example(*row) for row in rows]
