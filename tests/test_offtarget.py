@@ -15,10 +15,10 @@ from icl.analysis.scoring import rescore_run
 from icl.config import data_dir
 from icl.metrics import mcnemar_accuracy
 from icl.metrics.offtarget import (
-    ALIASES,
+    CLD2_ALIASES,
     Identifier,
+    cld2,
     known_languages,
-    lid176,
     off_target,
     paired_off_target,
     score_off_target,
@@ -35,7 +35,7 @@ def flores(stem: str, n: int = 1, start: int = 0) -> list[str]:
 @pytest.mark.parametrize(("stem", "target", "on_target"), [
     ("fra_Latn", "fra", True),
     ("eng_Latn", "fra", False),           # the commonest failure: the English source echoed
-    ("swh_Latn", "swa", True),            # FLORES swh_Latn is icl's swa; lid.176 says `sw`
+    ("swh_Latn", "swa", True),            # FLORES swh_Latn is icl's swa; CLD2 says `sw`
     ("eng_Latn", "swa", False),
     ("spa_Latn", "spa", True),
     ("por_Latn", "spa", False),           # a close relative is still another language
@@ -48,9 +48,14 @@ def flores(stem: str, n: int = 1, start: int = 0) -> list[str]:
     ("hin_Deva", "hin", True),
     ("hin_Deva", "mar", False),           # Devanagari, another language
     ("cym_Latn", "cym", True),
+    ("lug_Latn", "lug", True),            # low-resource languages CLD2 knows: Ganda, Tigrinya, Wolof
+    ("tir_Ethi", "tir", True),
+    ("amh_Ethi", "tir", False),           # Ethiopic script, another language
+    ("wol_Latn", "wol", True),
+    ("eng_Latn", "wol", False),
 ])
 def test_real_sentences_are_identified_against_the_target(stem: str, target: str, on_target: bool) -> None:
-    texts = flores(stem, 3, start=1)  # lid.176 takes swh_Latn's line 0 (English names) for English
+    texts = flores(stem, 3)
     result = off_target(texts, target)
     assert result.known
     assert result.off == [not on_target] * 3
@@ -62,6 +67,7 @@ def test_real_sentences_are_identified_against_the_target(stem: str, target: str
     (flores("swh_Latn", 3, start=1), 100.0, 0),           # Swahili is not French
     (flores("fra_Latn", 3) + [""], 25.0, 1),              # empty: off target, and counted apart
     (flores("fra_Latn", 2) + ["2019.", None], 50.0, 2),   # no letter, or no prediction at all: as empty
+    (flores("fra_Latn", 3) + ["ok"], 25.0, 0),            # too short for CLD2 to tell: off target, not empty
     (flores("eng_Latn", 4), 100.0, 0),
 ])
 def test_the_share_counts_every_output_not_in_the_target(hypotheses: list[str | None], value: float,
@@ -70,15 +76,16 @@ def test_the_share_counts_every_output_not_in_the_target(hypotheses: list[str | 
     assert score.name == "off-target"
     assert score.value == value
     assert score.n == len(hypotheses)
-    assert "lid.176" in score.signature
+    assert score.signature.startswith("CLD2 (pycld2 ")
     assert f"{empty} empty or without a letter" in score.note
     if any(h and h in flores("eng_Latn", 4) for h in hypotheses):
         assert "identified as eng" in score.note
 
 
-@pytest.mark.parametrize(("language", "name"), [("lug", "Ganda"), ("ewe", "Ewe"), ("wol", "Wolof"), ("tir", "Tigrinya")])
+@pytest.mark.parametrize(("language", "name"), [("ewe", "Ewe"), ("fon", "Fon"), ("bam", "Bambara"),
+                                              ("arz", "Egyptian Arabic")])
 def test_a_language_the_identifier_does_not_know_gets_no_number(language: str, name: str) -> None:
-    """lid.176 has no label for these: whatever the outputs, no share is made up."""
+    """CLD2 has no label for these: whatever the outputs, no share is made up."""
     score = score_off_target(flores("eng_Latn", 2), language)
     assert score.value is None
     assert score.note == f"identifier does not know {name}"
@@ -92,12 +99,12 @@ def test_no_target_language_no_share() -> None:
     assert get_task("mt").score(["Bonjour."], ["Bonjour."])["off-target"].note == "no target language given"
 
 
-def test_wikipedia_codes_are_read_as_wikipedia_means_them() -> None:
-    """lid.176's `als` is Alemannic German; read as ISO 639-3 it would be Tosk Albanian (FLORES als_Latn)."""
-    assert "sqi" not in known_languages(Identifier("als only", ("als",), lambda text: "als", ALIASES))
-    assert "sqi" in known_languages(Identifier("als as ISO", ("als",), lambda text: "als"))
-    assert {"eng", "fra", "swa", "cym", "sqi", "amh"} <= known_languages(lid176())
-    assert len(lid176().labels) == 176
+def test_labels_are_read_as_the_identifier_means_them() -> None:
+    """CLD2's `bh` is the Bihari group; read as icl resolves ISO 639-1 `bh`, it would be Bhojpuri alone."""
+    assert "bho" not in known_languages(Identifier("bh only", ("bh",), lambda text: "bh", CLD2_ALIASES))
+    assert "bho" in known_languages(Identifier("bh as ISO", ("bh",), lambda text: "bh"))
+    assert {"eng", "fra", "swa", "cym", "sqi", "amh", "lug", "wol", "tir", "orm", "lin"} <= known_languages(cld2())
+    assert "ewe" not in known_languages(cld2())
 
 
 def test_the_paired_test_is_mcnemar_on_the_off_target_verdicts() -> None:
@@ -140,11 +147,11 @@ def test_metrics_json_and_the_table_carry_the_share(tmp_path: Path) -> None:
     assert scores["chrf++"]["value"] is not None
     row = table_rows(tmp_path / "sweep")[0]
     assert row["off-target"] == "75.00"
-    unknown = _run(tmp_path / "other", "ganda", "lug", flores("eng_Latn", 2), flores("lug_Latn", 2))
+    unknown = _run(tmp_path / "other", "ewe", "ewe", flores("eng_Latn", 2), flores("ewe_Latn", 2))
     rescore_run(unknown)
     body = json.loads((unknown / "metrics.json").read_text(encoding="utf-8"))
     assert body["scores"]["off-target"]["value"] is None
-    assert body["scores"]["off-target"]["note"] == "identifier does not know Ganda"
+    assert body["scores"]["off-target"]["note"] == "identifier does not know Ewe"
     assert table_rows(tmp_path / "other")[0]["off-target"] == ""
 
 
