@@ -55,6 +55,13 @@ README_COMMANDS: dict[str, str] = {
                                                         "data it relies on",
     ".venv/bin/python benchmarks/bench_author.py": "a benchmark of minutes, run by hand; tests/test_author_page.py "
                                                    "drives the page in Chromium",
+    ".venv/bin/python benchmarks/bench_plan.py": "a benchmark of minutes, run by hand (it checks that every run "
+                                                 "prints the same plan); tests/test_plan.py and tests/test_derived.py "
+                                                 "cover the plan and the derived data it reads",
+    ".venv/bin/pip install -e '.[lid-compare]'": "installs the identifiers bench_lid.py compares from PyPI: by hand",
+    ".venv/bin/python benchmarks/bench_lid.py --sentences 100": "needs the lid-compare extra, minutes: by hand; "
+                                                                "tests/test_offtarget.py checks the identifier icl "
+                                                                "uses on FLORES sentences",
     "VLLM_CPU_KVCACHE_SPACE=2 VLLM_ENABLE_V1_MULTIPROCESSING=0 .venv/bin/python -m "
     "vllm.entrypoints.openai.api_server --model ~/.cache/icl/models/gemma-3-270m --served-model-name gemma-3-270m "
     "--host 127.0.0.1 --port 8000 --dtype float32 --enforce-eager --max-model-len 4096 --enable-prefix-caching "

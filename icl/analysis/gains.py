@@ -171,7 +171,7 @@ def compare_runs(a: Path, b: Path, resamples: int = RESAMPLES, seed: int = 12345
             raise DataError(f"{b}: item {i} has a different reference than in {a}; not the same test set")
     return get_task(spec_a["task"]).compare([rows_a[i]["prediction"] for i in ids],
                                             [rows_b[i]["prediction"] for i in ids],
-                                            [rows_a[i]["reference"] for i in ids], resamples, seed)
+                                            [rows_a[i]["reference"] for i in ids], resamples, seed, spec_a["tgt"])
 
 
 def find_pairs(sweep_dir: Path, comparisons: Sequence[Comparison]) -> list[tuple[Comparison, dict[str, Any], Path, Path]]:

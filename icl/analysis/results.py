@@ -19,9 +19,11 @@ from icl.spec import default_dataset
 from icl.values import LabelSet
 
 TABLE_COLUMNS = ("run_id", "task", "model", "engine", "dataset", "pair", "template", "shots", "selector", "pool",
-                 "demo_source", "augment", "morph", "mode", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1",
-                 "same_as")
+                 "demo_source", "augment", "morph", "mode", "n", "bleu", "chrf++", "spbleu", "off-target", "accuracy",
+                 "macro_f1", "same_as")
 """`demo_source`: the data set and split the demos came from (`flores200/dev`), as spec.json records it.
+`off-target`: the percentage of MT outputs not identified as the target language (icl.metrics.offtarget;
+empty where the identifier does not know the language).
 `same_as`: the other values a run stands for, where the sweep listed runs with identical prompts
 (icl.run.noops collapsed them into this one), and why they changed nothing."""
 
@@ -145,7 +147,7 @@ def table_rows(sweep_dir: Path) -> list[dict[str, Any]]:
                                "augment": spec.get("augment", "none"),
                                "morph": spec.get("morph", "off"), "mode": spec["mode"],
                                "n": max((s["n"] for s in scores.values()), default=0)}
-        for name in ("bleu", "chrf++", "spbleu", "accuracy", "macro_f1"):
+        for name in ("bleu", "chrf++", "spbleu", "off-target", "accuracy", "macro_f1"):
             value = scores.get(name, {}).get("value")
             row[name] = "" if value is None else f"{value:.2f}"
         row["same_as"] = same_as_text(spec.get("same_as", ()))

@@ -18,10 +18,11 @@ from icl.tasks import get_mode, get_task
 
 
 def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequence[Mapping[str, Any]],
-                  demo_source: str = "") -> dict[str, Any]:
+                  demo_source: str = "", language: str | None = None) -> dict[str, Any]:
     """Score a run from its prediction rows and write metrics.json. `demo_source` (RunData.pool_source:
     `flores200/dev`, `ntrex128/test`, ...) says which data set and split the demonstrations came from, so
-    a score is never read without knowing whether its demos could have been test lines."""
+    a score is never read without knowing whether its demos could have been test lines. `language`: the
+    run's target language (RunSpec.tgt), what MT outputs are identified against (off-target share)."""
     the_task = get_task(task)
     preds = [r["prediction"] for r in rows]
     extra: dict[str, Any] = {"n": len(rows), "mode": mode, "errors": sum(r.get("error") is not None for r in rows)}
@@ -35,19 +36,20 @@ def write_metrics(run_dir: Path, run_id: str, task: str, mode: str, rows: Sequen
     warnings += read_json(spec_path).get("leak_warnings", []) if spec_path.is_file() else []
     if warnings:
         extra["warnings"] = warnings
-    body = metrics_json(run_id, task, scores_json(task, preds, [r["reference"] for r in rows]),
+    body = metrics_json(run_id, task, scores_json(task, preds, [r["reference"] for r in rows], language),
                         get_mode(task, mode).note, extra)
     write_json(run_dir / "metrics.json", body)
     return body
 
 
-def scores_json(task: str, preds: Sequence[Any], refs: Sequence[str]) -> dict[str, Any]:
+def scores_json(task: str, preds: Sequence[Any], refs: Sequence[str], language: str | None = None) -> dict[str, Any]:
     """The task's scores of these predictions, as metrics.json writes them. Kept on disk (icl.derived) keyed
-    on the predictions and references: sacrebleu's corpus statistics were most of what a cached re-run
-    still spent scoring."""
-    digest = derived.key("scores", task, derived.text_digest([json.dumps([list(preds), list(refs)], ensure_ascii=False)]))
+    on the predictions, references and target language: sacrebleu's corpus statistics were most of what a
+    cached re-run still spent scoring."""
+    digest = derived.key("scores", task, language,
+                         derived.text_digest([json.dumps([list(preds), list(refs)], ensure_ascii=False)]))
     text = derived.cached("scores", digest, lambda: json.dumps({name: asdict(score) for name, score in
-                                                                 get_task(task).score(preds, refs).items()}))
+                                                                 get_task(task).score(preds, refs, language).items()}))
     return json.loads(text)
 
 
@@ -62,5 +64,5 @@ def rescore_run(run_dir: Path) -> bool:
         labels = read_labels(run_dir)
         for row in rows:
             row["prediction"] = task.predict(row["output"], labels) if row.get("error") is None else None
-    write_metrics(run_dir, spec["run_id"], spec["task"], spec["mode"], rows, spec.get("demo_source", ""))
+    write_metrics(run_dir, spec["run_id"], spec["task"], spec["mode"], rows, spec.get("demo_source", ""), spec["tgt"])
     return True

@@ -11,15 +11,18 @@ Without a lexicon, the model can label in-language text itself (icl.augment.self
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
-from icl.augment.lexical.catalogue import load_lexicon
+from icl import derived
+from icl.augment.lexical.catalogue import lexicon_files, load_lexicon
 from icl.augment.lexical.hints import MAX_HINTS, HintFn, frequent_words, hints_for
 from icl.augment.lexical.pseudo import morph_tables
 from icl.augment.lexical.synthetic import build_synthetic, require_lexicon, swap, synthesize, synthetic_origin
+from icl.augment.lexical.unimorph import unimorph_files
 from icl.augment.selflabel import Labeler, selflabel_pool
 from icl.data import Registry, RunData, builtin_registry, load_text
 from icl.errors import ConfigError
+from icl.languages import get_language
 from icl.spec import RunSpec
 from icl.tasks import get_task
 from icl.values import Example
@@ -74,8 +77,26 @@ def synthetic_pool(spec: RunSpec, data: RunData) -> list[Example]:
     english = [ex if english_source else swap(ex) for ex in data.pool]
     prefix = "synth-" + (english[0].id.split(":", 1)[0] if english else "pool")
     origin = synthetic_origin(spec.task, load_lexicon(lang, "en-xx"), spec.morph, corpus=spec.pool.text)
-    examples, _ = synthesize(english, spec.task, lang, spec.morph, spec.seed, origin, prefix)
+    examples = _synthesized(english, spec.task, lang, spec.morph, spec.seed, origin, prefix)
     return examples if english_source else [swap(ex) for ex in examples]
+
+
+def _synthesized(english: Sequence[Example], task: str, lang: str, morph: bool, seed: int, origin: str,
+                 prefix: str) -> list[Example]:
+    """`synthesize`'s examples, kept on disk (icl.derived) keyed on everything they are made of: the English
+    examples, the lexicon's files, with morph the UniMorph tables' files, seed, origin and prefix. A pool
+    that is not the NTREX set (FLORES dev, 997 sentences) was pseudo-translated again by every run and
+    every plan: most of the time `icl plan` spent on a sweep with synthetic demos."""
+    morph_files: list[str] = []
+    if morph:
+        codes = ("eng", get_language(lang).unimorph)
+        morph_files = [derived.file_digest(path) for code in codes if code for path in unimorph_files(code)]
+    digest = derived.key("synthetic-pool", task, lang, morph, seed, origin, prefix, lexicon_files(lang, "en-xx"),
+                         morph_files, derived.text_digest(repr((ex.id, ex.source, ex.target, ex.src_lang, ex.tgt_lang, ex.origin,
+                                                    ex.scenario, ex.provenance)) for ex in english))
+    rows = derived.cached("synthetic-pool", digest, lambda: [
+        astuple(ex) for ex in synthesize(english, task, lang, morph, seed, origin, prefix)[0]])
+    return [Example(*row) for row in rows]
 
 
 @dataclass(frozen=True)

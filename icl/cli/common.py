@@ -44,10 +44,10 @@ def print_table(sweep_dir: Path) -> None:
         out.print(f"no finished runs under {sweep_dir}")
         return
     cols = ["task", "dataset", "pair", "template", "shots", "selector", "pool", "augment", "morph", "mode", "n",
-            "bleu", "chrf++", "spbleu", "accuracy", "macro_f1"]
+            "bleu", "chrf++", "spbleu", "off-target", "accuracy", "macro_f1"]
     cols = [c for c in cols if any(str(r.get(c, "")) not in ("", "none", "off") for r in rows) or c in ("task", "pair")]
     table = Table(title=f"{sweep_dir.name} ({len(rows)} runs)")
-    numeric = ("shots", "n", "bleu", "chrf++", "spbleu", "accuracy", "macro_f1")
+    numeric = ("shots", "n", "bleu", "chrf++", "spbleu", "off-target", "accuracy", "macro_f1")
     for c in cols:
         table.add_column(c, justify="right" if c in numeric else "left")
     for r in rows:

@@ -227,4 +227,4 @@ def write_run(run_dir: Path, spec: RunSpec, run_items: RunItems, identity: str, 
             rows.append(row)
         write_jsonl(run_dir / "predictions.jsonl", rows)
     with phases.phase("scoring"):
-        write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows, run_items.pool_source)
+        write_metrics(run_dir, spec.run_id, spec.task, spec.mode, rows, run_items.pool_source, spec.tgt)

@@ -117,8 +117,10 @@ class Task(Protocol):
         """Ranking modes: the prediction from every candidate's score (aligned with answer_args)."""
         ...
 
-    def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
-        """Every metric of the task over one run."""
+    def score(self, predictions: Sequence[str | None], references: Sequence[str],
+              language: str | None = None) -> dict[str, Score]:
+        """Every metric of the task over one run; `language` is the run's target language (what MT's
+        off-target share identifies outputs against; None where unknown)."""
         ...
 
     def item_scores(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, list[Any]]:
@@ -127,8 +129,9 @@ class Task(Protocol):
         ...
 
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
-                resamples: int, seed: int) -> list[PairedResult]:
-        """Paired bootstrap of system over baseline on the same items, one result per gain metric."""
+                resamples: int, seed: int, language: str | None = None) -> list[PairedResult]:
+        """Paired tests of system over baseline on the same items, one result per gain metric (and MT's
+        off-target share, where `language` is given and the identifier knows it)."""
         ...
 
     def interval(self, predictions: Sequence[str | None], references: Sequence[str], resamples: int,

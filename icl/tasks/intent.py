@@ -86,7 +86,8 @@ class IntentTask:
             return None
         return labels.labels[argmax(scores)]
 
-    def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
+    def score(self, predictions: Sequence[str | None], references: Sequence[str],
+              language: str | None = None) -> dict[str, Score]:
         return {name: fn(predictions, references) for name, fn in INTENT_METRICS.items()}
 
     def item_scores(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, list[Any]]:
@@ -94,7 +95,7 @@ class IntentTask:
         return {"correct": [p == r for p, r in zip(predictions, references, strict=True)]}
 
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
-                resamples: int, seed: int) -> list[PairedResult]:
+                resamples: int, seed: int, language: str | None = None) -> list[PairedResult]:
         return [mcnemar_accuracy([p == r for p, r in zip(baseline, references, strict=True)],
                                  [p == r for p, r in zip(system, references, strict=True)], resamples, seed)]
 

@@ -1,4 +1,5 @@
-"""Machine translation: a sentence in, its translation out; BLEU, spBLEU and chrF++ (sacrebleu)."""
+"""Machine translation: a sentence in, its translation out; BLEU, spBLEU and chrF++ (sacrebleu), and the share
+of outputs in another language than the target (icl.metrics.offtarget)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from icl.errors import ConfigError
 from icl.languages import get_language
 from icl.metrics import MT_METRICS, Interval, PairedResult, Score, bootstrap_mt, paired_test_mt
 from icl.metrics.mt_stats import scores_from_stats, sentence_stats
+from icl.metrics.offtarget import paired_off_target, score_off_target
 from icl.tasks.base import Axis, Mode, SyntheticRecipe
 from icl.tasks.demo import as_demo
 
@@ -83,9 +85,13 @@ class MtTask:
     def pick(self, scores: Sequence[float], labels: LabelSet | None) -> str | None:
         raise ConfigError("mt: translations are generated; there are no labels to rank")
 
-    def score(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, Score]:
+    def score(self, predictions: Sequence[str | None], references: Sequence[str],
+              language: str | None = None) -> dict[str, Score]:
+        """sacrebleu's metrics, and the share of outputs not in the target `language` (icl.metrics.offtarget)."""
         hyps = [p or "" for p in predictions]
-        return {name: fn(hyps, references) for name, fn in MT_METRICS.items()}
+        scores = {name: fn(hyps, references) for name, fn in MT_METRICS.items()}
+        scores["off-target"] = score_off_target(hyps, language)
+        return scores
 
     def item_scores(self, predictions: Sequence[str | None], references: Sequence[str]) -> dict[str, list[Any]]:
         """Sentence chrF++ (sacrebleu's `sentence_score` with its defaults, from the statistics gains resample)."""
@@ -95,9 +101,13 @@ class MtTask:
         return {"chrf++": [round(float(x), 4) for x in scores_from_stats("chrf++", stats)]}
 
     def compare(self, baseline: Sequence[str | None], system: Sequence[str | None], references: Sequence[str],
-                resamples: int, seed: int) -> list[PairedResult]:
-        return [paired_test_mt(metric, [p or "" for p in baseline], [p or "" for p in system], references,
-                               resamples, seed) for metric in self.gain_metrics]
+                resamples: int, seed: int, language: str | None = None) -> list[PairedResult]:
+        """The gain metrics' paired bootstraps, then McNemar's test of the off-target share where `language`
+        is given and the identifier knows it (a family of its own in gains: `<family>/off-target`)."""
+        results = [paired_test_mt(metric, [p or "" for p in baseline], [p or "" for p in system], references,
+                                  resamples, seed) for metric in self.gain_metrics]
+        off = paired_off_target(baseline, system, language, resamples, seed) if language is not None else None
+        return results + ([off] if off is not None else [])
 
     def interval(self, predictions: Sequence[str | None], references: Sequence[str], resamples: int,
                  seed: int) -> list[Interval]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from icl.augment.lexical.lexicon import DIRECTIONS, Lexicon, merge
+from icl import derived
+from icl.augment.lexical.lexicon import DIRECTIONS, Lexicon, Translation, merge
 from icl.augment.lexical.readers import READERS
 from icl.config import catalogue_path, data_dir
 from icl.data.files import Stamp, load_yaml, stamp
@@ -38,7 +39,9 @@ def catalogue(path: Path | None = None) -> Catalogue:
 
 @lru_cache(maxsize=8)
 def _catalogue(path: Path, state: Stamp) -> Catalogue:
-    raw = load_yaml(path, "lexicon catalogue")
+    # parsed YAML kept on disk (icl.derived) keyed on the file's bytes: PyYAML's pure-Python parser takes 0.3 s
+    raw = derived.cached("yaml", derived.key("yaml", derived.file_digest(path)),
+                         lambda: load_yaml(path, "lexicon catalogue"))
     if not isinstance(raw, dict) or not isinstance(raw.get("languages"), dict):
         raise ConfigError(f"{path}: expected a mapping with key 'languages'")
     out: dict[str, tuple[Mapping[str, Any], ...]] = {}
@@ -81,8 +84,26 @@ _Part = tuple[str, Path, str, str, bool, Stamp]
 
 @lru_cache(maxsize=64)
 def _merged(parts: tuple[_Part, ...]) -> Lexicon:
+    """The merged lexicon of some files, read once per process and kept on disk (icl.derived) keyed on the
+    files' bytes: parsing Apertium's XML and GATITOS' TSVs was a fifth of a plan built from derived data."""
+    digest = derived.key("lexicon", [(fmt, str(path), src, tgt, inv, derived.file_digest(path))
+                                     for fmt, path, src, tgt, inv, _ in parts])
+    return derived.cached("lexicon", digest, lambda: _merge_files(parts), _encode_lexicon, _decode_lexicon)
+
+
+def _merge_files(parts: tuple[_Part, ...]) -> Lexicon:
     read = [_read(fmt, path, src, tgt, state) for fmt, path, src, tgt, _, state in parts]
     return merge(*(lx.invert() if inv else lx for lx, (*_, inv, _) in zip(read, parts, strict=True)))
+
+
+def _encode_lexicon(lexicon: Lexicon) -> tuple:
+    return (lexicon.src_lang, lexicon.tgt_lang, lexicon.sources,
+            tuple((key, tuple((t.text, t.pos, t.source) for t in ts)) for key, ts in lexicon.entries.items()))
+
+
+def _decode_lexicon(stored: tuple) -> Lexicon:
+    src, tgt, sources, entries = stored
+    return Lexicon(src, tgt, tuple(sources), {key: tuple(Translation(*t) for t in ts) for key, ts in entries})
 
 
 def default_sources(lang: str) -> list[str]:
@@ -115,6 +136,21 @@ def load_lexicon(lang: str, direction: str = "en-xx", sources: Sequence[str] | N
         if unknown:
             raise ConfigError(f"lexicon sources: {code} has no {', '.join(unknown)} (has: {', '.join(known)})")
     wanted = [s for s in known if s in sources] if sources is not None else default_sources(code)
+    return _merged(_parts(code, rows, wanted, direction, split))
+
+
+def lexicon_files(lang: str, direction: str = "en-xx") -> list[tuple[str, str, str, str, bool, str]]:
+    """The files `load_lexicon(lang, direction)` merges, each as (format, path, src, tgt, inverted, sha256
+    of its bytes): what decides the lexicon's content, for keys of derived data (icl.derived) that would
+    otherwise fingerprint the loaded lexicon."""
+    code = get_language(lang).code
+    rows = catalogue().get(code) or ()
+    return [(fmt, str(path), src, tgt, inv, derived.file_digest(path))
+            for fmt, path, src, tgt, inv, _ in _parts(code, rows, default_sources(code), direction, "train")]
+
+
+def _parts(code: str, rows: Sequence[Mapping[str, Any]], wanted: Sequence[str], direction: str,
+           split: str) -> tuple[_Part, ...]:
     root = data_dir()
     parts: list[_Part] = []
     for name in wanted:
@@ -126,4 +162,4 @@ def load_lexicon(lang: str, direction: str = "en-xx", sources: Sequence[str] | N
             parts.append((r["format"], path, src, tgt, not same, stamp(path)))
     if not parts:
         raise ConfigError(f"lexicon: no {split} lexicon for {code} from {', '.join(wanted) or 'any source'}")
-    return _merged(tuple(parts))
+    return tuple(parts)

@@ -73,9 +73,7 @@ def token_counter(model: ModelSpec) -> TokenCounter:
         return TokenCounter(None, f"unknown ({exc})")
     folder = Path(name)
     if folder.is_dir() and (folder / "tokenizer.json").is_file():
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        path = folder / "tokenizer.json"
         config = _read_json(folder / "tokenizer_config.json")
         template = config.get("chat_template")
         if not isinstance(template, str) and (folder / "chat_template.jinja").is_file():
@@ -83,10 +81,9 @@ def token_counter(model: ModelSpec) -> TokenCounter:
         special = tuple((k, _token_text(config.get(k))) for k in ("bos_token", "eos_token"))
 
         def encode(texts: list[str], add_special: bool) -> list[int]:
-            return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=add_special)]
+            return _counts(path, texts, add_special)
 
-        return TokenCounter(encode, str(folder / "tokenizer.json"), template if isinstance(template, str) else None,
-                            special)
+        return TokenCounter(encode, str(path), template if isinstance(template, str) else None, special)
     try:
         from transformers import AutoTokenizer
 
@@ -101,6 +98,27 @@ def token_counter(model: ModelSpec) -> TokenCounter:
     template = getattr(hf, "chat_template", None)
     special = tuple((k, str(getattr(hf, k, "") or "")) for k in ("bos_token", "eos_token"))
     return TokenCounter(encode_hf, f"{name} (transformers)", template if isinstance(template, str) else None, special)
+
+
+def _counts(path: Path, texts: list[str], add_special: bool) -> list[int]:
+    """Token counts of texts, kept on disk (icl.derived) keyed on the tokenizer file's bytes and the texts:
+    loading Gemma's tokenizer and encoding a sweep's prompts were a third of a plan whose prompts come
+    from derived data; a plan that finds every count loads no tokenizer."""
+    from icl import derived
+
+    digest = derived.key("tokens", derived.file_digest(path), add_special, derived.text_digest(texts))
+    st = path.stat()
+    return derived.cached("tokens", digest, lambda: [len(e.ids) for e in _tokenizer(
+        str(path), st.st_size, st.st_mtime_ns).encode_batch(texts, add_special_tokens=add_special)])
+
+
+@functools.cache
+def _tokenizer(path: str, size: int, mtime_ns: int) -> Any:
+    """A tokenizer.json read once per process and file state, when a count is first missing."""
+    del size, mtime_ns  # part of the cache key only: an edited file is read again
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(path)
 
 
 def _token_text(value: Any) -> str:
