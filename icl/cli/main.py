@@ -237,6 +237,7 @@ def gains(
     family, the effect it could detect, means by resource class with intervals, and replicability counts."""
     from icl.analysis.gains import compute_study, not_compared
     from icl.analysis.gains_files import gains_markdown, write_gains
+    from icl.analysis.provenance import append_provenance
     from icl.sweep.load import load_comparisons
 
     comparisons = load_comparisons(sweep_dir / "sweep.yaml")
@@ -245,7 +246,7 @@ def gains(
     study = compute_study(sweep_dir, comparisons, resamples)
     notes = not_compared(sweep_dir, comparisons)
     path = write_gains(sweep_dir, study, notes, fdr)
-    typer.echo(gains_markdown(study, notes, fdr))
+    typer.echo(gains_markdown(study, notes, fdr) + append_provenance(sweep_dir, study.rows))
     typer.echo(f"wrote {path}", err=True)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from icl.run.cache import CompletionCache
 from icl.run.items import RunItems, build_items
 from icl.run.noops import SameAs
 from icl.run.prepare import prepare_runs
+from icl.run.provenance import now, write_provenance
 from icl.run.requests import Request, engine_identity, item_keys, item_requests, outcome
 from icl.run.timings import Phases, process_age
 from icl.spec import ModelSpec, RunSpec, spec_to_json
@@ -47,6 +49,8 @@ class SweepReport:
     collapsed: int = 0
     """Runs of the sweep collapsed into others (identical prompts; icl.run.noops)."""
     phases: Phases = field(default_factory=Phases)
+    started: datetime = field(default_factory=now)
+    """When the sweep began (provenance.json)."""
 
     def count(self, answerer: Answerer, engine: LazyEngine) -> None:
         """Add what one model's answerer and engine did."""
@@ -155,9 +159,12 @@ def _run_model(answerer: Answerer, model: ModelSpec, items: dict[RunSpec, RunIte
                 asked = item_requests(spec, item, identity)
                 keys[spec].append(tuple(r.key for r in asked))
                 requests += asked
-    results = answerer.answer(requests, model.name, listener, fresh=fresh).results
+    answers = answerer.answer(requests, model.name, listener, fresh=fresh)
     for spec, run_items in items.items():
-        write_run(sweep_dir / spec.run_id, spec, run_items, identity, results, report.phases, keys[spec])
+        write_run(sweep_dir / spec.run_id, spec, run_items, identity, answers.results, report.phases, keys[spec])
+        with report.phases.phase("provenance"):
+            write_provenance(sweep_dir / spec.run_id, spec, run_items.template_path, run_items.files, keys[spec],
+                             answers.made_by, report.started, answerer.cache.maker)
         report.runs.append(spec.run_id)
 
 
