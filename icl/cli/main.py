@@ -155,11 +155,21 @@ def _print_quick(q: Any) -> None:
               f"{labelling} ({q.estimate.basis})", highlight=False)
 
 
-def _print_plan(result: Any) -> None:
+def plan_header(result: Any) -> str:
+    """`sweep NAME (PATH): N runs (by task)`, then what became of the others: collapsed into these (identical
+    prompts), or not buildable (the refusal below says why)."""
     by_task = ", ".join(f"{task} {n:,}" for task, n in result.runs_by_task)
-    collapsed = (f"; {result.collapsed:,} more collapsed into these (identical prompts, see the table's same_as)"
-                 if result.collapsed else "")
-    out.print(f"sweep {result.sweep} ({result.path}): {result.runs:,} runs ({by_task}){collapsed}", highlight=False)
+    head = f"sweep {result.sweep} ({result.path}): {result.runs:,} run{'' if result.runs == 1 else 's'}"
+    head += f" ({by_task})" if by_task else ""
+    if result.collapsed:  # a collapsed run always leaves the one it equals
+        head += f"; {result.collapsed:,} more collapsed into these (identical prompts, see the table's same_as)"
+    if result.failed:
+        head += f"; {result.failed:,} cannot be built (below)"
+    return head
+
+
+def _print_plan(result: Any) -> None:
+    out.print(plan_header(result), highlight=False)
     for m in result.models:
         table_ = Table(title=f"{m.model} ({m.engine}): {m.runs:,} runs", title_justify="left")
         for col, justify in (("", "left"), ("total", "right"), ("cached", "right"), ("missing", "right")):
