@@ -128,7 +128,8 @@ def _print_power(sweep: Any, pilot: Path | None, effects: list[str]) -> None:
 
     pilot_dir = pilot or results_dir() / sweep.name
     rows = power_plan(sweep, pilot_dir, parse_effects(effects), seconds_per_item(sweep))
-    table_ = Table(title=f"{sweep.name}: items to detect each effect at 80% power (pilot {pilot_dir})",
+    shown = pilot if pilot is not None else shown_path(pilot_dir)
+    table_ = Table(title=f"{sweep.name}: items to detect each effect at 80% power (pilot {shown})",
                    title_justify="left")
     for col in ("comparison", "shots", "metric", "family (m)", "pairs", "items now", "MDE now", "effect",
                 "items needed (median / all pairs)", "test set", "extra engine time"):
@@ -142,6 +143,17 @@ def _print_power(sweep: Any, pilot: Path | None, effects: list[str]) -> None:
     out.print(table_)
     out.print("MDE and items at alpha 0.05 / m (the first step of Holm's correction in the row's family); cost: the "
               "comparison's runs brought to the median need, at the recorded seconds per item", highlight=False)
+
+
+def shown_path(path: Path) -> str:
+    """A path as output that may be saved and committed shows it: relative to the working directory,
+    never this machine's absolute path (where no relative path exists, another drive, as it is)."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
 
 
 def _print_quick(q: Any) -> None:
