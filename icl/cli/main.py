@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icl.cli import author, lexicon, models, prompts
-from icl.cli.common import clean_errors, out, print_table
+from icl.cli.common import clean_errors, out, print_table, shown_path, study_lines
 from icl.errors import IclError
 from icl.metrics.base import RESAMPLES
 
@@ -65,6 +65,9 @@ def run(
     for log in report.logs:
         typer.echo(f"engine log: {log}", err=True)
     print_table(report.sweep_dir)
+    if sweep.gains:
+        for line in study_lines(report.sweep_dir):
+            out.print(line, highlight=False)
     typer.echo(f"results in {report.sweep_dir}", err=True)
 
 
@@ -143,17 +146,6 @@ def _print_power(sweep: Any, pilot: Path | None, effects: list[str]) -> None:
     out.print(table_)
     out.print("MDE and items at alpha 0.05 / m (the first step of Holm's correction in the row's family); cost: the "
               "comparison's runs brought to the median need, at the recorded seconds per item", highlight=False)
-
-
-def shown_path(path: Path) -> str:
-    """A path as output that may be saved and committed shows it: relative to the working directory,
-    never this machine's absolute path (where no relative path exists, another drive, as it is)."""
-    if not path.is_absolute():
-        return str(path)
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
 
 def _print_quick(q: Any) -> None:
