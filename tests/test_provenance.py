@@ -254,3 +254,36 @@ def test_what_counts_as_a_difference(tmp_path: Path, change: Callable[[dict], No
     change(b)
     found = differences(a, b)
     assert (found == []) if said is None else (len(found) == 1 and found[0].startswith(said)), found
+
+
+def test_two_processes_adding_the_maker_column_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both saw an old file; the second one's ALTER finds the column there already and goes on."""
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(str(path))
+    db.execute("CREATE TABLE completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.commit()
+    db.close()
+    CompletionCache(path).close()  # the first process added it
+    real = CompletionCache._has_maker
+    looks: list[bool] = []
+
+    def stale_first(self: CompletionCache) -> bool:  # the second process looked before the first added it
+        looks.append(False if not looks else real(self))
+        return looks[-1]
+
+    monkeypatch.setattr(CompletionCache, "_has_maker", stale_first)
+    cache = CompletionCache(path, maker="{}")
+    cache.put_many({"k": 1.0})
+    assert cache.get_made(["k"]) == ({"k": 1.0}, {"k": "{}"}) and looks == [False, True]
+    cache.close()
+
+
+def test_an_unreadable_provenance_is_a_note(tmp_path: Path) -> None:
+    from icl.analysis.gains_files import read_study
+    from icl.analysis.provenance import provenance_lines
+
+    sweep_dir = _run(tmp_path)
+    run = next(p for p in sweep_dir.iterdir() if p.name.startswith("mt-eng-fra-plain-1shot"))
+    (run / "provenance.json").write_text("{truncated", encoding="utf-8")
+    [line] = provenance_lines(sweep_dir, read_study(sweep_dir / "gains.json").rows)
+    assert line.startswith(f"- not checked: {run.name}/provenance.json is not JSON (")

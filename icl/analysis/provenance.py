@@ -59,11 +59,17 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     return [f"{name}: {left[name]} vs {right[name]}" for name in left if name in right and left[name] != right[name]]
 
 
-def _read(run: Path) -> dict[str, Any] | None:
+def _read(run: Path) -> dict[str, Any] | str | None:
+    """The run's provenance, None where it has none, or why it cannot be read (a note, not a stop: the gains
+    stand without it)."""
     path = run / "provenance.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return f"{run.name}/provenance.json is not JSON ({exc})"
+    return body if isinstance(body, dict) else f"{run.name}/provenance.json is not a JSON object"
 
 
 def provenance_lines(sweep_dir: Path, rows: Sequence[Gain]) -> list[str]:
@@ -74,11 +80,12 @@ def provenance_lines(sweep_dir: Path, rows: Sequence[Gain]) -> list[str]:
     lines = []
     for comparison, pair, base, system in pairs:
         a, b = bodies[base], bodies[system]
-        if a is None or b is None:
+        if not isinstance(a, dict) or not isinstance(b, dict):
             continue
         found = differences(a, b)
         if found:
             lines.append(f"- {comparison}, {pair} ({base} vs {system}): {'; '.join(found)}")
+    lines += [f"- not checked: {body}" for body in bodies.values() if isinstance(body, str)]
     missing = sorted(run for run, body in bodies.items() if body is None)
     if missing:
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")

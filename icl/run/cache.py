@@ -66,11 +66,18 @@ class CompletionCache:
                         "prompts INTEGER NOT NULL, prompt_tokens INTEGER, seconds REAL NOT NULL, at REAL NOT NULL)")
         self.db.execute("CREATE INDEX IF NOT EXISTS throughput_by_identity ON throughput (identity, kind, at)")
         self.db.execute("CREATE TABLE IF NOT EXISTS makers (id INTEGER PRIMARY KEY, maker TEXT NOT NULL UNIQUE)")
-        if "maker" not in {row[1] for row in self.db.execute("PRAGMA table_info(completions)")}:
-            self.db.execute("ALTER TABLE completions ADD COLUMN maker INTEGER")
+        if not self._has_maker():
+            try:
+                self.db.execute("ALTER TABLE completions ADD COLUMN maker INTEGER")
+            except sqlite3.OperationalError:  # another process added it since we looked
+                if not self._has_maker():
+                    raise
         if int(self.db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.db.commit()
+
+    def _has_maker(self) -> bool:
+        return "maker" in {row[1] for row in self.db.execute("PRAGMA table_info(completions)")}
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """The cached values of those keys that are present."""
