@@ -212,6 +212,14 @@ def test_gains_and_the_report_warn_when_a_pair_was_made_differently(tmp_path: Pa
     assert line.startswith("- 1-shot vs 0-shot, eng-fra (mt-eng-fra-plain-0shot") and "template mt/plain: " in line
     assert line.endswith(" vs ffffffffffff") and "machine" not in line and "started" not in line
     assert "## Provenance warnings" in result.output
+    # the runner's path: the stored gains bytes (a cache hit) plus the section, computed afresh
+    from icl.analysis.gains_files import write_sweep_gains
+    from icl.sweep.load import load_sweep as load
+
+    write_sweep_gains(sweep_dir, load(tmp_path / "prov.yaml").gains, resamples=200)
+    write_sweep_gains(sweep_dir, load(tmp_path / "prov.yaml").gains, resamples=200)
+    again = (sweep_dir / "gains.md").read_text(encoding="utf-8")
+    assert again.count("## Provenance warnings") == 1 and "template mt/plain: " in again
     html = write_report(sweep_dir).read_text(encoding="utf-8")
     assert "Provenance warnings" in html and "template mt/plain: " in html
 
