@@ -102,6 +102,7 @@ def test_a_rerun_says_its_answers_came_from_the_cache_and_who_made_them(tmp_path
     sweep_dir = _run(tmp_path, cache)
     body = _provenance(sweep_dir, "mt-eng-fra-plain-0shot")
     assert body["answers"]["from_cache"] == 3
+    assert body["answers"]["by_other_software"] == body["answers"]["by_unknown_software"] == 0
     [made] = body["answers"]["made_by"]
     assert made["answers"] == 3 and made["software"]["icl"] == body["icl"]["version"]
     assert made["software"]["vllm"] == body["packages"]["vllm"]
@@ -112,6 +113,17 @@ def test_a_rerun_says_its_answers_came_from_the_cache_and_who_made_them(tmp_path
     db.close()
     body = _provenance(_run(tmp_path, cache), "mt-eng-fra-plain-0shot")
     assert body["answers"]["made_by"] == [{"software": None, "answers": 3}]
+    assert body["answers"]["by_unknown_software"] == 3 and body["answers"]["by_other_software"] == 0
+    # answers another vLLM made: counted as other software, and named
+    older = json.dumps({**json.loads(provenance.maker()), "vllm": "0.0.1"}, sort_keys=True)
+    db = sqlite3.connect(str(cache))
+    db.execute("INSERT INTO makers (maker) VALUES (?)", (older,))
+    db.execute("UPDATE completions SET maker = (SELECT id FROM makers WHERE maker = ?)", (older,))
+    db.commit()
+    db.close()
+    body = _provenance(_run(tmp_path, cache), "mt-eng-fra-plain-0shot")
+    assert body["answers"]["by_other_software"] == 3
+    assert [m["software"]["vllm"] for m in body["answers"]["made_by"]] == ["0.0.1"]
 
 
 def test_an_older_cache_file_gains_the_maker_column_and_keeps_its_answers(tmp_path: Path) -> None:

@@ -168,13 +168,17 @@ def _hashed(path: str) -> dict[str, str]:
 
 
 def answers_made_by(keys: Sequence[tuple[str, ...]], made_by: Mapping[str, str | None], now: str) -> dict[str, Any]:
-    """How many of a run's answers came from the cache and which software made them; the rest were made
-    now, by `now`. `made_by`: cached key -> its maker (None unknown)."""
+    """How many of a run's answers came from the cache, how many of those other software made (another icl
+    version or commit, another vllm/torch/transformers) or software not recorded (cached by an older icl),
+    and which software made them all; the rest were made now, by `now`. `made_by`: cached key -> its maker
+    (None unknown)."""
     flat = [k for item in keys for k in item]
     cached = [k for k in flat if k in made_by]
     makers = Counter(made_by[k] for k in cached)
     makers[now] += len(flat) - len(cached)
     return {"answers": len(flat), "from_cache": len(cached),
+            "by_other_software": sum(n for m, n in makers.items() if m is not None and m != now),
+            "by_unknown_software": makers[None],
             "made_by": [{"software": None if m is None else json.loads(m), "answers": n}
                         for m, n in sorted(makers.items(), key=lambda kv: (kv[0] is None, kv[0] or "")) if n]}
 
