@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from icl.cli import app
@@ -92,3 +94,71 @@ def test_unreachable_endpoint_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no endpoint reachable (http://127.0.0.1:9)" in result.stderr
     assert (tmp_path / "r" / "remote").is_dir()  # specs written before the engine was needed stay
+
+
+STUDY_SWEEP = """name: study
+models:
+  - name: fake
+    engine: hf
+mt:
+  languages: [fra]
+  shots: [0, 1]
+  limit: 12
+  max_tokens: 8
+"""
+
+
+def _cached_answers(path: Path, answer: dict[int, str]) -> None:
+    """Every answer of the sweep put in the completion cache (`answer[shots]`: the reference, or a fixed
+    text), so `icl run` needs no engine: a 0-shot run that answers "x" and a 1-shot run that is exact."""
+    from icl.config import cache_dir
+    from icl.run.cache import CompletionCache
+    from icl.run.items import build_items
+    from icl.run.requests import engine_identity, item_requests
+    from icl.sweep.load import load_sweep
+
+    sweep = load_sweep(path)
+    cache = CompletionCache(cache_dir() / "completions.sqlite")
+    for spec in sweep.runs:
+        for item in build_items(spec, sweep.datasets).items:
+            [request] = item_requests(spec, item, engine_identity(spec.model))
+            text = item.example.target if answer[spec.shots] == "reference" else answer[spec.shots]
+            cache.put_many({request.key: {"text": text, "error": None}})
+    cache.close()
+
+
+def test_run_ends_with_the_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY_SWEEP + "gains:\n  - name: 1-shot vs 0-shot\n    baseline: {shots: 0}\n"
+                    "    system: {shots: 1}\n", encoding="utf-8")
+    _cached_answers(path, {0: "x", 1: "reference"})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    study = lines[lines.index("study: families (rows corrected together with Holm)"):]
+    assert study[1].startswith("  default/bleu: 1 rows, 1 * after Holm, median MDE ")
+    assert study[2].startswith("  default/chrf++: 1 rows, 1 * after Holm, median MDE ")
+    assert study[3] == "2 of 2 rows survive the correction (gain, 95% CI):"
+    assert re.fullmatch(r"  1-shot vs 0-shot \| eng-fra \| bleu \| \+\d+\.\d\d \[\+\d+\.\d\d, \+\d+\.\d\d\]", study[4])
+    assert study[5].startswith("  1-shot vs 0-shot | eng-fra | chrf++ | +")
+    assert study[6:] == ["the study in full: results/study/gains.md"]  # relative to the working directory
+
+
+def test_run_of_a_sweep_without_comparisons_prints_no_study(tmp_path: Path) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY_SWEEP, encoding="utf-8")
+    _cached_answers(path, {0: "x", 1: "x"})
+    result = runner.invoke(app, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "study" not in result.stdout.replace("study (2 runs)", "") and "gains.md" not in result.stdout
+
+
+def test_a_study_where_no_row_survives_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY_SWEEP + "gains:\n  - name: 1-shot vs 0-shot\n    baseline: {shots: 0}\n"
+                    "    system: {shots: 1}\n", encoding="utf-8")
+    _cached_answers(path, {0: "x", 1: "x"})
+    result = runner.invoke(app, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "\n0 of 2 rows survive the correction\nthe study in full: " in result.stdout

@@ -312,3 +312,22 @@ def test_quick_plan_is_an_upper_bound_read_from_the_data(tmp_path: Path, model_d
     assert "12 runs, 32 test items: at most 28 prompts to generate, 4 to score (240 label continuations)" \
            in " ".join(result.output.split())
     assert "planned in" not in result.output  # --quick stops before building prompts
+
+
+@pytest.mark.parametrize(("body", "header"), [
+    # every run shows its own scored items as demos: none can be built, none was collapsed
+    ("mt: {languages: [fra, swa, spa], shots: [1], pools: [flores200/devtest], limit: 3}\n",
+     "0 runs; 3 cannot be built (below)"),
+    # selectors at 0 shots are one run; at 1 shot they differ
+    ("mt: {languages: [fra], shots: [0, 1], selectors: [first, random], pools: [dev], limit: 3}\n",
+     "3 runs (mt 3); 1 more collapsed into these (identical prompts, see the table's same_as)"),
+    ("mt: {languages: [fra], shots: [0], limit: 3}\n", "1 run (mt 1)"),
+])
+def test_plan_header_says_what_became_of_every_run(tmp_path: Path, body: str, header: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: s\nmodels:\n  - name: fake\n    engine: hf\n{body}", encoding="utf-8")
+    result = runner.invoke(app, ["plan", str(path)])
+    said = " ".join(result.stdout.split())  # rich wraps long lines at the terminal's width
+    assert f"sweep s ({path}): {header} " in said + " "
+    assert ("collapsed" in said) == ("collapsed" in header) and "0 runs ()" not in said
+    assert result.exit_code == (2 if "cannot be built" in header else 0)

@@ -224,3 +224,19 @@ def test_plan_power_sizes_each_comparison_from_the_pilot(sweep_dir: Path) -> Non
     assert "4-shot vs 0-shot" in result.output and "items needed" in result.output
     bad = CliRunner().invoke(app, ["plan", str(sweep_dir / "sweep.yaml"), "--power", "--effect", "chrf++"])
     assert bad.exit_code == 2 and "--effect chrf++: expected METRIC=POINTS" in bad.output
+
+
+def test_power_prints_the_pilot_relative_to_the_working_directory(sweep_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `icl plan --power` prints is saved as results/<sweep>/power.txt and committed: no absolute path of
+    the machine that made it (the default pilot relative to the working directory, a given one as given)."""
+    shutil.copytree(sweep_dir, tmp_path / "res" / sweep_dir.name)
+    monkeypatch.setenv("ICL_RESULTS_DIR", str(tmp_path / "res"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["plan", str(sweep_dir / "sweep.yaml"), "--power", "--effect", "chrf++=3"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert f"(pilot res/{sweep_dir.name})" in said and str(tmp_path) not in said
+    given = CliRunner().invoke(app, ["plan", str(sweep_dir / "sweep.yaml"), "--power", "--pilot",
+                                     f"res/{sweep_dir.name}", "--effect", "chrf++=3"])
+    assert f"(pilot res/{sweep_dir.name})" in " ".join(given.output.split())

@@ -4,6 +4,8 @@ still stops with file:line."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,41 @@ def test_yaml_files(tmp_path: Path) -> None:
            "licence: CC0}\n")
     clean, dirty = both(tmp_path, "catalogue.yaml", cat)
     assert catalogue(clean) == catalogue(dirty)
+
+
+MACHINE_PATH = re.compile(r"(?<![\w.~$/-])/(?:work|root|home)/[\w.-]")
+"""An absolute path into this machine's work, root or home folders (not `~/...`, not inside a URL or a
+longer path such as `/usr/local/...`)."""
+
+
+def test_no_committed_text_file_holds_a_path_of_the_machine_that_made_it() -> None:
+    """Results, docs and code are committed and read elsewhere: a path of the machine that wrote them (a
+    pilot folder in power.txt, a data folder in a table) is wrong on every other one."""
+    repo = Path(__file__).resolve().parent.parent
+    if not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True).stdout
+    hits = []
+    for name in listed.decode().split("\0"):
+        path = repo / name
+        if not name or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if b"\0" in data[:8192]:  # binary
+            continue
+        for lineno, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+            if MACHINE_PATH.search(line):
+                hits.append(f"{name}:{lineno}: {line.strip()[:120]}")
+    assert hits == []
+
+
+S = "/"  # the cases below spell their slashes so, or this file would hold what it looks for
+
+
+@pytest.mark.parametrize(("line", "found"), [
+    (f"pilot {S}work{S}main/results/x", True), (f"see {S}root{S}.cache/icl", True), (f"({S}home{S}me/data)", True),
+    ("~/.cache/icl/models", False), (f"/usr/local{S}home{S}x", False), (f"https://example.org{S}home{S}x", False),
+    ("$HOME/.cache", False), ("results/lowres_gains", False), (f"{S}work{S}", False),
+])
+def test_what_counts_as_a_machine_path(line: str, found: bool) -> None:
+    assert bool(MACHINE_PATH.search(line)) == found

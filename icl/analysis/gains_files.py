@@ -205,7 +205,16 @@ def write_sweep_gains(sweep_dir: Path, comparisons: Sequence[Comparison], resamp
     stored = derived.cached("gains", derived.key("gains", tuple(comparisons), resamples, design, inputs), computed)
     for name, data in zip(GAINS_FILES, stored, strict=True):  # computed or not, the folder holds these bytes
         (sweep_dir / name).write_bytes(data)
+    _append_provenance(sweep_dir)
     return sweep_dir / "gains.md"
+
+
+def _append_provenance(sweep_dir: Path) -> str:
+    """gains.md's "Provenance warnings", from the rows just written: outside the stored bytes, since each
+    run's provenance.json changes (its times) on every run while the gains do not."""
+    from icl.analysis.provenance import append_provenance
+
+    return append_provenance(sweep_dir, read_study(sweep_dir / "gains.json").rows)
 
 
 def write_gains(sweep_dir: Path, study: Study, notes: Sequence[str] = (), fdr: bool = False) -> Path:

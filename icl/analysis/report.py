@@ -27,6 +27,7 @@ from icl.analysis.gains_files import (
     sequential_markdown,
 )
 from icl.analysis.plots import Plot, class_plots, gains_plots, shots_plot, template_plot
+from icl.analysis.provenance import provenance_lines
 from icl.analysis.results import read_json, read_jsonl, run_dirs, table_rows
 from icl.errors import DataError
 from icl.languages import Language, get_language, non_english, resource_rank
@@ -148,7 +149,8 @@ def write_report(sweep_dir: Path) -> Path:
     gains_table, class_table, families, replicability = _gains(study)
     page = _template().render(
         sweep=sweep_dir.name, sweep_dir=str(sweep_dir), summary=_summary(rows), gains=gains_table,
-        by_class=class_table, families=families, replicability=replicability, signatures=signatures, samples=samples, sample_rows=SAMPLE_ROWS,
+        by_class=class_table, families=families, replicability=replicability,
+        provenance=[line.removeprefix("- ") for line in provenance_lines(sweep_dir, study.rows)], signatures=signatures, samples=samples, sample_rows=SAMPLE_ROWS,
         plots=[{"title": p.title, "data_uri": p.data_uri, "png": p.png.name, "svg": p.svg.name} for p in plots],
         sweep_yaml=(sweep_dir / "sweep.yaml").read_text(encoding="utf-8") if (sweep_dir / "sweep.yaml").is_file() else "",
         config=json.dumps({r.name: read_json(r / "spec.json") for r in run_dirs(sweep_dir)}, indent=1, ensure_ascii=False))

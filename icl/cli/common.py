@@ -1,8 +1,9 @@
-"""What every `icl` command shares: one-line errors and the results table printer."""
+"""What every `icl` command shares: one-line errors, the results table printer and the study's summary."""
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,3 +58,35 @@ def print_table(sweep_dir: Path) -> None:
     if standing:
         out.print(f"{len(standing)} runs also stand for runs with identical prompts (collapsed; column same_as of "
                   f"{sweep_dir / 'table.md'} says which and why)", highlight=False)
+
+
+def shown_path(path: Path) -> str:
+    """A path as output that may be saved and committed shows it: relative to the working directory, never
+    this machine's absolute path (as it is only where no relative path exists, on another drive)."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def study_lines(sweep_dir: Path) -> list[str]:
+    """The end of `icl run` for a sweep with comparisons: each family's rows, stars after Holm and median
+    MDE; the rows that survive the correction (comparison, pair, metric, gain, CI); and where gains.md is.
+    [] where the sweep wrote no gains.json."""
+    from icl.analysis.gains import is_significant
+    from icl.analysis.gains_files import family_rows, read_study
+
+    if not (sweep_dir / "gains.json").is_file():
+        return []
+    study = read_study(sweep_dir / "gains.json")
+    lines = ["study: families (rows corrected together with Holm)"]
+    lines += [f"  {fam}: {rows} rows, {stars} * after Holm, median MDE {mde}"
+              for fam, rows, _, _, stars, mde in family_rows(study.rows)]
+    kept = [g for g in study.rows if is_significant(g, study.alpha)]
+    lines.append(f"{len(kept)} of {len(study.rows)} rows survive the correction" + (" (gain, 95% CI):" if kept else ""))
+    lines += [f"  {g.comparison} | {g.pair} | {g.metric} | {g.delta:+.2f} [{g.ci_low:+.2f}, {g.ci_high:+.2f}]"
+              for g in kept]
+    lines.append(f"the study in full: {shown_path(sweep_dir / 'gains.md')}")
+    return lines

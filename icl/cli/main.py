@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icl.cli import author, lexicon, models, prompts
-from icl.cli.common import clean_errors, out, print_table
+from icl.cli.common import clean_errors, out, print_table, study_lines
 from icl.cli.power import duration, print_power
 from icl.errors import IclError
 from icl.metrics.base import RESAMPLES
@@ -62,6 +62,9 @@ def run(
     for log in report.logs:
         typer.echo(f"engine log: {log}", err=True)
     print_table(report.sweep_dir)
+    if sweep.gains:
+        for line in study_lines(report.sweep_dir):
+            out.print(line, highlight=False)
     typer.echo(f"results in {report.sweep_dir}", err=True)
     if report.tracked:
         typer.echo(f"tracked: {report.tracked}", err=True)
@@ -132,11 +135,21 @@ def _print_quick(q: Any) -> None:
               f"{labelling} ({q.estimate.basis})", highlight=False)
 
 
-def _print_plan(result: Any) -> None:
+def plan_header(result: Any) -> str:
+    """`sweep NAME (PATH): N runs (by task)`, then what became of the others: collapsed into these (identical
+    prompts), or not buildable (the refusal below says why)."""
     by_task = ", ".join(f"{task} {n:,}" for task, n in result.runs_by_task)
-    collapsed = (f"; {result.collapsed:,} more collapsed into these (identical prompts, see the table's same_as)"
-                 if result.collapsed else "")
-    out.print(f"sweep {result.sweep} ({result.path}): {result.runs:,} runs ({by_task}){collapsed}", highlight=False)
+    head = f"sweep {result.sweep} ({result.path}): {result.runs:,} run{'' if result.runs == 1 else 's'}"
+    head += f" ({by_task})" if by_task else ""
+    if result.collapsed:  # a collapsed run always leaves the one it equals
+        head += f"; {result.collapsed:,} more collapsed into these (identical prompts, see the table's same_as)"
+    if result.failed:
+        head += f"; {result.failed:,} cannot be built (below)"
+    return head
+
+
+def _print_plan(result: Any) -> None:
+    out.print(plan_header(result), highlight=False)
     for m in result.models:
         table_ = Table(title=f"{m.model} ({m.engine}): {m.runs:,} runs", title_justify="left")
         for col, justify in (("", "left"), ("total", "right"), ("cached", "right"), ("missing", "right")):
@@ -208,6 +221,7 @@ def gains(
     family, the effect it could detect, means by resource class with intervals, and replicability counts."""
     from icl.analysis.gains import not_compared
     from icl.analysis.gains_files import gains_markdown, write_gains
+    from icl.analysis.provenance import append_provenance
     from icl.analysis.seqgains import any_study
     from icl.sweep.load import load_study_plan
 
@@ -217,7 +231,7 @@ def gains(
     study = any_study(sweep_dir, comparisons, design, resamples)
     notes = not_compared(sweep_dir, comparisons)
     path = write_gains(sweep_dir, study, notes, fdr)
-    typer.echo(gains_markdown(study, notes, fdr))
+    typer.echo(gains_markdown(study, notes, fdr) + append_provenance(sweep_dir, study.rows))
     typer.echo(f"wrote {path}", err=True)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from icl.cli.common import out
+from icl.cli.common import out, shown_path
 
 
 def _print_sequential_power(sweep: Any, pilot_dir: Path, rates: dict[str, float | None]) -> None:
@@ -42,7 +42,8 @@ def print_power(sweep: Any, pilot: Path | None, effects: list[str]) -> None:
     if sweep.design is not None:
         _print_sequential_power(sweep, pilot_dir, seconds_per_item(sweep))
     rows = power_plan(sweep, pilot_dir, parse_effects(effects), seconds_per_item(sweep))
-    table_ = Table(title=f"{sweep.name}: items to detect each effect at 80% power (pilot {pilot_dir})",
+    shown = pilot if pilot is not None else shown_path(pilot_dir)
+    table_ = Table(title=f"{sweep.name}: items to detect each effect at 80% power (pilot {shown})",
                    title_justify="left")
     for col in ("comparison", "shots", "metric", "family (m)", "pairs", "items now", "MDE now", "effect",
                 "items needed (median / all pairs)", "test set", "extra engine time"):

@@ -121,6 +121,11 @@ def prepare_default_model(force: bool = False) -> Path:
     return out
 
 
+def model_folder(name: str) -> Path | None:
+    """The folder a model name points at (the default alias or an existing path); None for a hub id."""
+    return _local_path(name)
+
+
 def _local_path(name: str) -> Path | None:
     """The folder a model name points at (the default alias or an existing path); None for a hub id."""
     if name == DEFAULT_MODEL:

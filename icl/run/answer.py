@@ -97,6 +97,8 @@ class Answers:
     cached: frozenset[str]
     """The keys the cache had."""
     asked: int
+    made_by: Mapping[str, str | None] = field(default_factory=dict)
+    """Cached key -> the maker the cache recorded for it (CompletionCache.get_made; None: unknown)."""
 
 
 class NeedsModel(Exception):
@@ -137,7 +139,10 @@ class Answerer:
             else:
                 score[r.key] = r
         began = perf_counter()
-        results: dict[str, Any] = {} if fresh else self.cache.get_many([*gen, *score])
+        results: dict[str, Any] = {}
+        made_by: dict[str, str | None] = {}
+        if not fresh:
+            results, made_by = self.cache.get_made([*gen, *score])
         self._phase("cache lookup", perf_counter() - began, listener)
         cached = frozenset(results)
         self.cached += len(cached)
@@ -148,7 +153,7 @@ class Answerer:
         asked = self.generated + self.scored
         self._generate([r for k, r in gen.items() if k not in results], results, name, listener, cancel)
         self._score([r for k, r in score.items() if k not in results], results, name, listener, cancel)
-        return Answers(results, cached, self.generated + self.scored - asked)
+        return Answers(results, cached, self.generated + self.scored - asked, made_by)
 
     def _phase(self, phase: str, seconds: float, listener: Listener) -> None:
         self.phases.add(phase, seconds)

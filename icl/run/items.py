@@ -7,12 +7,13 @@ runner, `icl plan` and `icl prompts render` build exactly the same prompts.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from icl.augment.selflabel import Labeler
 from icl.data import Registry, RunData, builtin_registry, load_run
+from icl.data.files import recording
 from icl.errors import ConfigError
 from icl.prompts.render import RenderedTemplate, answers, load_template, render
 from icl.run.leaks import check, exclude, leak_message, near_warnings
@@ -51,6 +52,11 @@ class RunItems:
     None where the pool is not held out. Written to spec.json."""
     leak_warnings: tuple[str, ...] = ()
     """Near misses: demos that resemble a scored item below the refusing threshold (metrics.json)."""
+    template_path: str = ""
+    """The template file rendered ('' for an unsaved edit): its hash goes into provenance.json."""
+    files: tuple[str, ...] = ()
+    """The files the run's data, pool, labels and augmentation were read from (icl.data.files.recording):
+    their hashes go into provenance.json."""
 
 
 def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Callable[..., Any] | None = None,
@@ -62,18 +68,33 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
     edit of it; everything else about the run stays the spec's)."""
     task = get_task(spec.task)
     registry = registry or builtin_registry()
-    with (phases or Phases()).phase("data load"):
-        data = load_run(spec, registry)
-    data, excluded = _held_out(spec, data, task.parallel)
-    if augmenter is None and spec.augment != "none":
-        from icl.augment.augmenters import augment as augmenter
-    hint_fn = None
-    pool: list[Example] | tuple[Example, ...] = data.pool
-    if augmenter is not None:
-        pool, hint_fn = augmenter(spec, data, labeler, registry)
+    unsaved = template is not None
+    with recording() as files:  # everything read below, lexicons that hints look up lazily included
+        with (phases or Phases()).phase("data load"):
+            data = load_run(spec, registry)
+        data, excluded = _held_out(spec, data, task.parallel)
+        if augmenter is None and spec.augment != "none":
+            from icl.augment.augmenters import augment as augmenter
+        hint_fn = None
+        pool: list[Example] | tuple[Example, ...] = data.pool
+        if augmenter is not None:
+            pool, hint_fn = augmenter(spec, data, labeler, registry)
+        template = template or load_template(spec.template)
+        items = _render_items(spec, data, pool, hint_fn, template)
+    report = check(data.pool if spec.shots else (), (d for item in items for d in item.demos), data.test,
+                   task.parallel)
+    if report.leaks:
+        raise ConfigError(leak_message(spec.pool.text, data.pool_source, report.leaks))
+    return RunItems(tuple(items), data.labels, data.pool_source, excluded, tuple(near_warnings(report)),
+                    "" if unsaved else str(template.path), tuple(files))
+
+
+def _render_items(spec: RunSpec, data: RunData, pool: Sequence[Example], hint_fn: Callable[[Example], Any] | None,
+                  template: RenderedTemplate) -> list[PromptItem]:
+    """Each test item's demos (the run's own seeded `random.Random`), hints and rendered prompt."""
+    task = get_task(spec.task)
     rng = random.Random(spec.seed)
     select = prepare(spec.selector, pool, data.test if spec.shots else (), spec.fixed_ids, spec.shots)
-    template = template or load_template(spec.template)
     cand_args = task.answer_args(data.labels) if spec.ranks else []
     items = []
     for ex in data.test:
@@ -83,11 +104,7 @@ def build_items(spec: RunSpec, registry: Registry | None = None, augmenter: Call
         rendered = render(template, ctx)
         cands = tuple(answers(template, ctx, cand_args)) if cand_args else ()
         items.append(PromptItem(ex, demos, rendered.prompt, rendered.stop, cands, hints))
-    report = check(data.pool if spec.shots else (), (d for item in items for d in item.demos), data.test,
-                   task.parallel)
-    if report.leaks:
-        raise ConfigError(leak_message(spec.pool.text, data.pool_source, report.leaks))
-    return RunItems(tuple(items), data.labels, data.pool_source, excluded, tuple(near_warnings(report)))
+    return items
 
 
 def _held_out(spec: RunSpec, data: RunData, parallel: bool) -> tuple[RunData, int | None]:

@@ -52,6 +52,7 @@ def run_looks(sweep: Sweep, runs: Sequence[RunSpec], built: Mapping[RunSpec, Run
     plans = {spec: schedule(len(built[spec].items), design.looks) for spec in runs}
     done = {spec: 0 for spec in runs}
     results: dict[str, Any] = {}
+    made_by: dict[str, str | None] = {}
     keys: dict[RunSpec, list[tuple[str, ...]]] = {spec: [] for spec in runs}
     active = list(runs)
     records: list[LookRecord] = []
@@ -60,11 +61,14 @@ def run_looks(sweep: Sweep, runs: Sequence[RunSpec], built: Mapping[RunSpec, Run
         for model in models:
             mine = [spec for spec in active if spec.model == model]
             requests = _next_requests(mine, built, plans, done, keys, look)
-            results.update(answerers[model].answer(requests, model.name, listener, fresh=fresh).results)
+            answers = answerers[model].answer(requests, model.name, listener, fresh=fresh)
+            results.update(answers.results)
+            made_by.update(answers.made_by)
             for spec in mine:
                 done[spec] = _target(plans[spec], look)
                 items = replace(built[spec], items=built[spec].items[:done[spec]])
-                write(sweep_dir / spec.run_id, spec, items, engine_identity(spec.model), results, keys[spec])
+                write(sweep_dir / spec.run_id, spec, items, engine_identity(spec.model), results,
+                      keys[spec][:done[spec]], made_by)
             if len(models) > 1:  # one model in memory at a time, as a fixed sweep
                 engines[model].close()
         asking, open_rows, decided = _still_asking(sweep, sweep_dir, design, look)

@@ -40,6 +40,8 @@ class Prepared(Generic[T]):
     """Why the sweep cannot run as written, as one message ('' where it can)."""
     collapsed: int = 0
     """Runs collapsed into others (identical prompts)."""
+    failed: int = 0
+    """Runs that cannot be built (`problems` says why); neither kept nor collapsed."""
 
 
 def sweep_problems(build: Mapping[str, Sequence[str]], noop_lines: Sequence[str], total: int) -> str:
@@ -85,7 +87,7 @@ def prepare(runs: Sequence[RunSpec], registry: Registry, build: Callable[[RunSpe
     message = sweep_problems(problems, noops.problems, len(runs)) if problems or noops.problems else ""
     kept = tuple(s for s in noops.kept if s.run_id not in failed)
     return Prepared(kept, {s: built[s] for s in kept if s in built}, noops.same_as, message,
-                    len(runs) - len(noops.kept))
+                    len(runs) - len(failed) - len(noops.kept), len(failed))
 
 
 def prepare_runs(runs: Sequence[RunSpec], registry: Registry, augmenter: Callable[..., Any] | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from icl.run.cache import CompletionCache
 from icl.run.items import RunItems, build_items
 from icl.run.noops import SameAs
 from icl.run.prepare import prepare_runs
+from icl.run.provenance import now, write_provenance
 from icl.run.requests import Request, engine_identity, item_keys, item_requests, outcome
 from icl.run.timings import Phases, process_age
 from icl.spec import ModelSpec, RunSpec, spec_to_json
@@ -49,6 +51,8 @@ class SweepReport:
     phases: Phases = field(default_factory=Phases)
     tracked: str = ""
     """Where the sweep was logged (icl.analysis.track), if it was."""
+    started: datetime = field(default_factory=now)
+    """When the sweep began (provenance.json)."""
 
     def count(self, answerer: Answerer, engine: LazyEngine) -> None:
         """Add what one model's answerer and engine did."""
@@ -147,8 +151,11 @@ def _run_sequential(sweep: Sweep, prepared: Any, built: dict[RunSpec, RunItems],
             _write_spec(sweep_dir, spec, built[spec], prepared.same_as.get(spec, ()), True)
 
     def write(run_dir: Path, spec: RunSpec, items: RunItems, identity: str, results: Mapping[str, Any],
-              keys: Sequence[tuple[str, ...]]) -> None:
+              keys: Sequence[tuple[str, ...]], made_by: Mapping[str, str | None]) -> None:
         write_run(run_dir, spec, items, identity, results, report.phases, keys)
+        with report.phases.phase("provenance"):
+            write_provenance(run_dir, spec, items.template_path, items.files, keys, made_by, report.started,
+                             answerers[spec.model].cache.maker)
 
     run_looks(sweep, list(prepared.runs), built, answerers, engines, sweep_dir, fresh, listener, write)
     report.runs += [spec.run_id for spec in prepared.runs]
@@ -191,9 +198,12 @@ def _run_model(answerer: Answerer, model: ModelSpec, items: dict[RunSpec, RunIte
                 asked = item_requests(spec, item, identity)
                 keys[spec].append(tuple(r.key for r in asked))
                 requests += asked
-    results = answerer.answer(requests, model.name, listener, fresh=fresh).results
+    answers = answerer.answer(requests, model.name, listener, fresh=fresh)
     for spec, run_items in items.items():
-        write_run(sweep_dir / spec.run_id, spec, run_items, identity, results, report.phases, keys[spec])
+        write_run(sweep_dir / spec.run_id, spec, run_items, identity, answers.results, report.phases, keys[spec])
+        with report.phases.phase("provenance"):
+            write_provenance(sweep_dir / spec.run_id, spec, run_items.template_path, run_items.files, keys[spec],
+                             answers.made_by, report.started, answerer.cache.maker)
         report.runs.append(spec.run_id)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ORDER = ("start and imports", "sweep load", "data load", "prompt build", "cache lookup", "engine import", "model load", "engine start", "generation",
-         "rank scoring", "scoring", "writing results", "engine close", "gains")
+         "rank scoring", "scoring", "writing results", "provenance", "engine close", "gains")
 """The phases of `icl run` in the order they happen (a sweep shows only those it went through)."""
 
 

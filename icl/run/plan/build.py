@@ -79,6 +79,8 @@ class Plan:
     """How long planning took."""
     collapsed: int = 0
     """Runs collapsed into others: identical prompts (icl.run.noops); not counted above."""
+    failed: int = 0
+    """Runs that cannot be built (`problems` says why); not counted above."""
     problems: str = ""
     """Why `icl run` would refuse the sweep as written ('' where it would run)."""
 
@@ -175,7 +177,8 @@ def plan_sweep(sweep: Any, cache_path: Path | None = None, use_memo: bool = True
             cache.close()
     return Plan(sweep=sweep.name, path=sweep.path, runs=len(prepared.runs), runs_by_task=_by_task(prepared.runs),
                 models=tuple(plans), cache_path=cache_path, remembered=planner.remembered,
-                seconds=time.perf_counter() - began, collapsed=prepared.collapsed, problems=prepared.problems)
+                seconds=time.perf_counter() - began, collapsed=prepared.collapsed, failed=prepared.failed,
+                problems=prepared.problems)
 
 
 class _Planner:
