@@ -139,10 +139,12 @@ def test_run_ends_with_the_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     study = lines[lines.index("study: families (rows corrected together with Holm)"):]
     assert study[1].startswith("  default/bleu: 1 rows, 1 * after Holm, median MDE ")
     assert study[2].startswith("  default/chrf++: 1 rows, 1 * after Holm, median MDE ")
-    assert study[3] == "2 of 2 rows survive the correction (gain, 95% CI):"
-    assert re.fullmatch(r"  1-shot vs 0-shot \| eng-fra \| bleu \| \+\d+\.\d\d \[\+\d+\.\d\d, \+\d+\.\d\d\]", study[4])
-    assert study[5].startswith("  1-shot vs 0-shot | eng-fra | chrf++ | +")
-    assert study[6:] == ["the study in full: results/study/gains.md"]  # relative to the working directory
+    assert study[3].startswith("  default/off-target: 1 rows, 1 * after Holm, median MDE ")  # "x" is no French
+    assert study[4] == "3 of 3 rows survive the correction (gain, 95% CI):"
+    assert re.fullmatch(r"  1-shot vs 0-shot \| eng-fra \| bleu \| \+\d+\.\d\d \[\+\d+\.\d\d, \+\d+\.\d\d\]", study[5])
+    assert study[6].startswith("  1-shot vs 0-shot | eng-fra | chrf++ | +")
+    assert study[7].startswith("  1-shot vs 0-shot | eng-fra | off-target | -")
+    assert study[8:] == ["the study in full: results/study/gains.md"]  # relative to the working directory
 
 
 def test_run_of_a_sweep_without_comparisons_prints_no_study(tmp_path: Path) -> None:
@@ -161,4 +163,4 @@ def test_a_study_where_no_row_survives_says_so(tmp_path: Path) -> None:
     _cached_answers(path, {0: "x", 1: "x"})
     result = runner.invoke(app, ["run", str(path)])
     assert result.exit_code == 0, result.output
-    assert "\n0 of 2 rows survive the correction\nthe study in full: " in result.stdout
+    assert "\n0 of 3 rows survive the correction\nthe study in full: " in result.stdout

@@ -62,7 +62,7 @@ def run(
     for log in report.logs:
         typer.echo(f"engine log: {log}", err=True)
     print_table(report.sweep_dir)
-    if sweep.gains:
+    if (report.sweep_dir / "gains.json").is_file():
         for line in study_lines(report.sweep_dir):
             out.print(line, highlight=False)
     typer.echo(f"results in {report.sweep_dir}", err=True)

@@ -29,7 +29,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import icl
 from icl import derived
 from icl.config import PACKAGE_ROOT, cache_dir, catalogue_path, data_dir, prompts_dir
 from icl.engines.models import model_folder
@@ -83,7 +82,7 @@ def git_state() -> dict[str, Any]:
 def software() -> dict[str, Any]:
     """icl (version, commit, dirty, and the digest of its code: equal digests mean identical code, dirty
     or not), Python and the libraries (None: not installed)."""
-    return {"icl": {"version": icl.__version__, **git_state(), "code_sha256": derived.code_digest()},
+    return {"icl": {"version": _icl_version(), **git_state(), "code_sha256": derived.code_digest()},
             "python": platform.python_version(),
             "packages": {name: _version(dists) for name, dists in PACKAGES.items()}}
 
@@ -209,3 +208,13 @@ def write_provenance(run_dir: Path, spec: RunSpec, template_path: str, files: Se
     out = run_dir / "provenance.json"
     out.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return out
+
+
+def _icl_version() -> str:
+    """icl's version as installed (the package's own attribute would make icl.run import icl)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("icl")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
