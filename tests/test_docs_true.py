@@ -133,15 +133,19 @@ def test_the_study_families_table_is_gains_json() -> None:
     from icl.analysis.gains_files import read_study
 
     rows = read_study(REPO / "results" / "lowres_gains" / "gains.json").rows
-    metric_names = {"chrF++": "chrf++", "BLEU": "bleu", "accuracy": "accuracy"}
+    metric_names = {"chrF++": "chrf++", "BLEU": "bleu", "accuracy": "accuracy", "off-target": "off-target"}
     table = [r for r in _lowres_section().splitlines() if re.match(r"\| \w+ / ", r)]
     assert table, "the families table is gone"
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         family = cells[0].replace(" / ", "/").replace(cells[0].split(" / ")[1], metric_names[cells[0].split(" / ")[1]])
         members = [g for g in rows if g.family == family]
-        assert [int(c) for c in cells[1:4]] == [len(members), sum(g.p_value <= 0.05 for g in members),
-                                                 sum(is_significant(g) for g in members)], line
+        if any(g.decision is not None for g in members):  # a sequential study: rows, then its decisions
+            assert [int(c) for c in cells[1:5]] == [len(members), *(sum(g.decision == d for g in members)
+                                                                    for d in ("effect", "no effect", "open"))], line
+        else:
+            assert [int(c) for c in cells[1:4]] == [len(members), sum(g.p_value <= 0.05 for g in members),
+                                                     sum(is_significant(g) for g in members)], line
 
 
 def test_the_locale_table_says_which_files_hold_which_locales() -> None:

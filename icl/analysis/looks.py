@@ -63,17 +63,17 @@ def pair_looks(base: Path, run: Path, design: Design, resamples: int, seed: int 
             if ra["id"] != rb["id"] or ra["reference"] != rb["reference"]:
                 raise DataError(f"{run}: item {rb['id']} does not line up with {base}'s item {ra['id']}: "
                                 "a sequential study compares the same items in the same order")
-        out.append(tuple(_compare(task, a, b, resamples, seed)))
+        out.append(tuple(_compare(task, a, b, resamples, seed, read_json(run / "spec.json").get("tgt"))))
     return PairLooks(plan, tuple(out))
 
 
 def _compare(task: Any, a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], resamples: int,
-             seed: int) -> list[PairedResult]:
+             seed: int, language: str | None) -> list[PairedResult]:
     preds_a, preds_b = [r["prediction"] for r in a], [r["prediction"] for r in b]
     refs = [r["reference"] for r in a]
-    key = hashlib.sha256(json.dumps([task.name, preds_a, preds_b, refs, resamples, seed]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([task.name, preds_a, preds_b, refs, resamples, seed, language]).encode()).hexdigest()
     if key not in _MEMO:
-        _MEMO[key] = task.compare(preds_a, preds_b, refs, resamples, seed)
+        _MEMO[key] = task.compare(preds_a, preds_b, refs, resamples, seed, language=language)
     return _MEMO[key]
 
 
