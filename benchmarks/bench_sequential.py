@@ -87,7 +87,8 @@ def power(families: int, m: int = 18, fixed: int = 100) -> float:
 def realistic(gains: Path, inflation: float, families: int) -> None:
     """The design on a study's own rows as truths, beside the fixed design that gives each run `fixed` items."""
     body = json.loads(gains.read_text(encoding="utf-8"))
-    print(f"3. on {gains}'s rows as truths (gain and standard error scaled from each row's items); fixed design: "
+    shown = gains.relative_to(ROOT) if gains.is_relative_to(ROOT) else gains
+    print(f"3. on {shown}'s rows as truths (gain and standard error scaled from each row's items); fixed design: "
           "the items at which each row's family-level MDE would be 3 chrF++ / 8 points")
     for metric, d in (("chrf++", 3.0), ("accuracy", 8.0)):
         rows = [r for r in body["rows"] if r["metric"] == metric and not r["family"].endswith("per draw")]
