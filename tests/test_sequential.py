@@ -367,3 +367,23 @@ def test_draws_are_pooled_into_one_row_whose_interval_covers_them(tmp_path: Path
     assert pooled["ci_low"] <= pooled["delta"] <= pooled["ci_high"]
     assert "2 draws (seeds 0, 1" in pooled["method"]
     assert (pooled["ci_low"] > 0 or pooled["ci_high"] < 0) == (pooled["p_value"] <= 0.05)
+
+
+def test_gains_of_a_folder_of_summaries_rewrites_nothing(tmp_path: Path) -> None:
+    """A fresh clone's results/lowres_gains holds the study's summaries, not its runs: `icl gains` there says so
+    and leaves the committed files as they are (it used to rewrite them empty)."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from icl.cli import app
+
+    repo = Path(__file__).resolve().parent.parent / "results" / "lowres_gains"
+    folder = tmp_path / "lowres_gains"
+    folder.mkdir()
+    for name in ("sweep.yaml", "gains.json", "gains.md", "runs.txt"):
+        shutil.copyfile(repo / name, folder / name)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = CliRunner().invoke(app, ["gains", str(folder)])
+    assert result.exit_code == 2 and "no run here has predictions" in result.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -222,12 +222,16 @@ def gains(
     from icl.analysis.gains import not_compared
     from icl.analysis.gains_files import gains_markdown, write_gains
     from icl.analysis.provenance import append_provenance
+    from icl.analysis.results import run_dirs
     from icl.analysis.seqgains import any_study
     from icl.sweep.load import load_study_plan
 
     comparisons, design = load_study_plan(sweep_dir / "sweep.yaml")
     if not comparisons:
         raise IclError(f"{sweep_dir / 'sweep.yaml'}: gains: no comparisons declared")
+    if not any((run / "predictions.jsonl").is_file() for run in run_dirs(sweep_dir)):
+        raise IclError(f"{sweep_dir}: no run here has predictions (a folder of committed summaries?); run the sweep "
+                       "first: its gains files were left as they are")
     study = any_study(sweep_dir, comparisons, design, resamples)
     notes = not_compared(sweep_dir, comparisons)
     path = write_gains(sweep_dir, study, notes, fdr)
