@@ -93,12 +93,7 @@ def _gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
                        f"{g.delta:+.2f}{'*' if is_significant(g) else ''}", f"[{g.ci_low:+.2f}, {g.ci_high:+.2f}]",
                        format_p(g.p_value), format_p(g.p_holm), "-" if g.mde is None else f"{g.mde:.2f}", g.n,
                        f"{g.family} ({g.family_size})"] for g in study.rows]}
-    classes = {"headers": ["task", "comparison", "shots", "metric", "class", "pairs", "mean gain", "95% CI",
-                           "range", "* + / -"],
-               "rows": [[c.task, c.comparison, c.shots, c.metric, c.scope.removeprefix("class ") or
-                         ("unknown" if c.resource_class is None else c.resource_class), c.pairs, f"{c.mean:+.2f}",
-                         "-" if c.ci_low is None else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]",
-                         f"[{c.low:+.2f}, {c.high:+.2f}]", f"{c.up} / {c.down}"] for c in study.classes]}
+    classes = _classes(study, "95% CI", "* + / -")
     families = {"headers": list(FAMILY_HEADERS), "rows": family_rows(study.rows)}
     return table, classes, families, [r.line() for r in study.replicability]
 
@@ -106,14 +101,19 @@ def _gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
 def _sequential_gains(study: Study) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
     """A sequential study's tables: each row's decision, look, items and repeated interval (gains.md's columns)."""
     table = {"headers": ["task", *SEQ_HEADERS], "rows": [[g.task, *sequential_markdown(g)] for g in study.rows]}
-    classes = {"headers": ["task", "comparison", "shots", "metric", "class", "pairs", "mean gain",
-                           "95% CI (at each row's stopping look)", "range", "effects + / -"],
-               "rows": [[c.task, c.comparison, c.shots, c.metric, c.scope.removeprefix("class ") or
-                         ("unknown" if c.resource_class is None else c.resource_class), c.pairs, f"{c.mean:+.2f}",
-                         "-" if c.ci_low is None else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]",
-                         f"[{c.low:+.2f}, {c.high:+.2f}]", f"{c.up} / {c.down}"] for c in study.classes]}
+    classes = _classes(study, "95% CI (at each row's stopping look)", "effects + / -")
     families = {"headers": list(SEQ_FAMILY_HEADERS), "rows": sequential_family_rows(study.rows)}
     return table, classes, families, [r.line() for r in study.replicability]
+
+
+def _classes(study: Study, interval: str, counts: str) -> dict[str, Any]:
+    """The by-class table: each class's mean gain, its interval and its significant rows up / down."""
+    return {"headers": ["task", "comparison", "shots", "metric", "class", "pairs", "mean gain", interval, "range",
+                        counts],
+            "rows": [[c.task, c.comparison, c.shots, c.metric, c.scope.removeprefix("class ") or
+                      ("unknown" if c.resource_class is None else c.resource_class), c.pairs, f"{c.mean:+.2f}",
+                      "-" if c.ci_low is None else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]",
+                      f"[{c.low:+.2f}, {c.high:+.2f}]", f"{c.up} / {c.down}"] for c in study.classes]}
 
 
 def _cls(g: dict[str, Any]) -> str:

@@ -119,18 +119,12 @@ def simulate_items(pairs: Sequence[tuple[np.ndarray, np.ndarray]], score: Callab
     for r, (base, system) in enumerate(pairs):
         truths.append(0.0 if null else float(score(system.sum(0, keepdims=True))[0]
                                              - score(base.sum(0, keepdims=True))[0]))
-        idx = rng.integers(0, len(base), size=(families, plan[-1]))
-        b, s = base[idx], system[idx]
-        if null:
-            swap = rng.random((families, plan[-1], 1)) < 0.5
-            b, s = np.where(swap, s, b), np.where(swap, b, s)
+        b, s = _resampled(base, system, families, plan[-1], null, rng)
         for n in plan:
             delta, center, spread = _pseudo(b[:, :n], s[:, :n], score)
             for f in range(families):
                 looks[f][r].append(LookStat.corpus(n, float(delta[f]), float(center[f]), float(spread[f])))
-    out = [stopped([RowPath(r, "sim", metric, fractions, tuple(rows[r])) for r in range(len(pairs))], design)
-           for rows in looks]
-    return _summarise(out, truths, plan[-1])
+    return _decided(looks, metric, fractions, design, truths, plan[-1])
 
 
 def simulate_paired(pairs: Sequence[tuple[np.ndarray, np.ndarray]], design: Design, max_items: int,
@@ -146,19 +140,34 @@ def simulate_paired(pairs: Sequence[tuple[np.ndarray, np.ndarray]], design: Desi
     for r, (base, system) in enumerate(pairs):
         base, system = np.asarray(base, dtype=bool), np.asarray(system, dtype=bool)
         truths.append(0.0 if null else 100.0 * float(system.mean() - base.mean()))
-        idx = rng.integers(0, len(base), size=(families, plan[-1]))
-        b, s = base[idx], system[idx]
-        if null:
-            swap = rng.random((families, plan[-1])) < 0.5
-            b, s = np.where(swap, s, b), np.where(swap, b, s)
+        b, s = _resampled(base, system, families, plan[-1], null, rng)
         wins, losses = np.cumsum(s & ~b, axis=1), np.cumsum(b & ~s, axis=1)
         for n in plan:
             for f in range(families):
                 w, lo = int(wins[f, n - 1]), int(losses[f, n - 1])
                 looks[f][r].append(LookStat.paired(n, 100.0 * (w - lo) / n, w, lo))
-    out = [stopped([RowPath(r, "sim", metric, fractions, tuple(rows[r])) for r in range(len(pairs))], design)
+    return _decided(looks, metric, fractions, design, truths, plan[-1])
+
+
+def _resampled(base: np.ndarray, system: np.ndarray, families: int, top: int, null: bool,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each family's `top` items drawn with replacement from a real pair (items first), the two systems of each
+    drawn item swapped at random under `null` (the paired null: exchangeable outputs)."""
+    idx = rng.integers(0, len(base), size=(families, top))
+    b, s = base[idx], system[idx]
+    if null:
+        swap = rng.random((families, top)) < 0.5
+        swap = swap[..., None] if b.ndim == 3 else swap
+        b, s = np.where(swap, s, b), np.where(swap, b, s)
+    return b, s
+
+
+def _decided(looks: Sequence[Sequence[Sequence[LookStat]]], metric: str, fractions: tuple[float, ...],
+             design: Design, truths: Sequence[float], top: int) -> SimResult:
+    """Each simulated family (its rows' looks) decided as a study decides it, then summarised."""
+    out = [stopped([RowPath(r, "sim", metric, fractions, tuple(rows[r])) for r in range(len(rows))], design)
            for rows in looks]
-    return _summarise(out, truths, plan[-1])
+    return _summarise(out, truths, top)
 
 
 def _pseudo(b: np.ndarray, s: np.ndarray, score: Callable[[np.ndarray], np.ndarray]
