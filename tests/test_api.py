@@ -7,18 +7,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FixedEngine
 from sacrebleu.metrics import CHRF
 from typer.testing import CliRunner
 
 import icl
-from icl.engines import Completion, GenParams
 from icl.errors import ConfigError, DataError, IclError
-from icl.values.prompt import Prompt
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,26 +31,10 @@ SWEEP: dict[str, Any] = {
 }
 
 
-class FakeEngine:
-    """Translates everything as "le chat" and, ranking labels, prefers the shortest."""
-
-    def generate(self, prompts: Sequence[Prompt], params: GenParams,
-                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
-        outs = [Completion(text=" le chat\n") for _ in prompts]
-        for i, out in enumerate(outs):
-            if on_result is not None:
-                on_result(i, out)
-        return outs
-
-    def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
-        return [[-float(len(c)) for c in conts] for conts in continuations]
-
-    def close(self) -> None:
-        pass
 
 
-def fake(model: Any) -> FakeEngine:
-    return FakeEngine()
+def fake(model: Any) -> FixedEngine:
+    return FixedEngine(" le chat\n")
 
 
 def _yaml(tmp_path: Path, sweep: dict[str, Any]) -> Path:

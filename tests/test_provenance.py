@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fakes import FixedEngine
 
 from icl.data.files import recording, stamp
-from icl.engines import Completion, GenParams
 from icl.run import provenance
 from icl.run.cache import CompletionCache
 from icl.run.runner import run_sweep
 from icl.sweep.load import load_sweep
-from icl.values.prompt import Prompt
 
 SWEEP = """name: prov
 models:
@@ -40,29 +39,13 @@ gains:
 """
 
 
-class FakeEngine:
-    """Answers at once: " x" for every generation, minus the length for every score."""
-
-    def generate(self, prompts: Sequence[Prompt], params: GenParams,
-                 on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
-        outs = [Completion(text=" x\n") for _ in prompts]
-        for i, out in enumerate(outs):
-            if on_result is not None:
-                on_result(i, out)
-        return outs
-
-    def score(self, prompts: Sequence[Prompt], continuations: Sequence[Sequence[str]]) -> list[list[float]]:
-        return [[-float(len(c)) for c in conts] for conts in continuations]
-
-    def close(self) -> None:
-        pass
 
 
 def _run(tmp_path: Path, cache: Path | None = None) -> Path:
     path = tmp_path / "prov.yaml"
     path.write_text(SWEEP, encoding="utf-8")
     run_sweep(load_sweep(path), tmp_path / "results", cache_path=cache or tmp_path / "c.sqlite",
-              engine_factory=lambda model: FakeEngine())
+              engine_factory=lambda model: FixedEngine(" x\n"))
     return tmp_path / "results" / "prov"
 
 
